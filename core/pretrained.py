@@ -1,0 +1,87 @@
+"""Shipped weights: find them, verify them against the manifest, load them.
+
+`status()` reads only JSON and file hashes, so the home page can call it without importing TensorFlow.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.data import PRETRAINED_DIR
+
+MANIFEST_PATH = PRETRAINED_DIR / "manifest.json"
+
+
+class PretrainedError(RuntimeError):
+    """A shipped model can't be used; the message names the file, the fault and the fix."""
+
+
+def regenerate_command(name: str) -> str:
+    return f"python -m core.train {name}"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_manifest(path: Path = MANIFEST_PATH) -> dict:
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+@dataclass
+class ModelStatus:
+    name: str
+    file: str
+    ok: bool
+    problem: str  # empty when ok
+    entry: dict
+
+
+def check(name: str, manifest: dict | None = None, folder: Path = PRETRAINED_DIR) -> ModelStatus:
+    manifest = load_manifest(folder / "manifest.json") if manifest is None else manifest
+    entry = manifest.get(name)
+    fix = f"Regenerate it with: {regenerate_command(name)}"
+    if entry is None:
+        return ModelStatus(name, f"{name}.weights.h5", False,
+                           f"{name} is not listed in pretrained/manifest.json. {fix}", {})
+    path = folder / entry["file"]
+    if not path.exists():
+        return ModelStatus(name, entry["file"], False, f"pretrained/{entry['file']} is missing. {fix}", entry)
+    digest = sha256(path)
+    if digest != entry["sha256"]:
+        return ModelStatus(name, entry["file"], False,
+                           f"pretrained/{entry['file']} is damaged or was changed: its sha256 is "
+                           f"{digest[:12]}…, the manifest expects {entry['sha256'][:12]}…. {fix}", entry)
+    return ModelStatus(name, entry["file"], True, "", entry)
+
+
+def status(folder: Path = PRETRAINED_DIR) -> list[ModelStatus]:
+    manifest = load_manifest(folder / "manifest.json")
+    return [check(name, manifest, folder) for name in manifest]
+
+
+def load(name: str, folder: Path = PRETRAINED_DIR):
+    """Build the model from our own code and load its verified weights (never code from a file)."""
+    st = check(name, folder=folder)
+    if not st.ok:
+        raise PretrainedError(st.problem)
+    from core.train import RECIPES  # TensorFlow is imported only once a model is really wanted
+
+    if name not in RECIPES:
+        raise PretrainedError(f"{name} has no recipe in core.train.RECIPES; it cannot be built.")
+    model = RECIPES[name].build()
+    try:
+        model.load_weights(folder / st.file)
+    except Exception as exc:  # a file that hashes right but doesn't fit the architecture
+        raise PretrainedError(f"pretrained/{st.file} does not fit the {name} architecture ({exc}). "
+                              f"Regenerate it with: {regenerate_command(name)}") from exc
+    return model

@@ -1,0 +1,218 @@
+"""Training recipes and the CLI: python -m core.train NAME [options].
+
+One table (RECIPES) serves the command line and the app. Training writes `<name>.weights.h5` and
+records in `manifest.json` how it was made and what it scores on the shipped 10,000 test digits.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core import data, models
+
+EVAL_SEED = 1234  # the noise every shipped metric is measured with, so tests can recompute it
+EVAL_FACTORS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    build: Callable
+    description: str
+    epochs: int
+    batch_size: int
+    loss: str
+    noise_factor: float = 0.5
+    noise_kind: str = "gaussian"
+    noise_blind: bool = False  # True: fresh noise each epoch, factor ~ U[0, 1] per image, both kinds
+    learning_rate: float | None = None  # None: Keras's 'adam' defaults, as the seed
+    options: dict = field(default_factory=dict)
+
+
+RECIPES: dict[str, Recipe] = {
+    "seed_ae": Recipe(
+        build=models.seed_autoencoder,
+        description="The seed's run exactly: Gaussian noise 0.5 drawn once, adam, binary cross-entropy.",
+        epochs=30, batch_size=256, loss="binary_crossentropy"),
+    "unet": Recipe(
+        build=models.unet_denoiser,
+        description="Small U-Net, noise-blind: fresh noise every epoch, factor ~ U[0,1] per image, "
+                    "Gaussian or salt-and-pepper; adam with cosine decay, mean squared error.",
+        epochs=14, batch_size=128, loss="mean_squared_error", noise_blind=True, learning_rate=2e-3),
+}
+
+
+def _noise_blind_batches(x, batch_size, seed):
+    import keras
+
+    class NoiseBlind(keras.utils.PyDataset):
+        """A fresh shuffle and a fresh noise draw (factor and kind per image) on every pass."""
+
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(x))
+
+        def __len__(self):
+            return math.ceil(len(x) / batch_size)
+
+        def __getitem__(self, i):
+            clean = x[self.order[i * batch_size:(i + 1) * batch_size]]
+            return data.add_mixed_noise(clean, self.rng), clean
+
+        def on_epoch_end(self):
+            self.order = self.rng.permutation(len(x))
+
+    return NoiseBlind()
+
+
+def evaluate(model, x_test_uint8, batch_size: int = 500) -> dict:
+    """Every figure the manifest records, on the given test digits, with EVAL_SEED noise."""
+    from core import metrics
+
+    x = data.to_float(x_test_uint8)
+    forward = compiled_forward(model)
+
+    def run(noisy):
+        return np.concatenate([forward(noisy[i:i + batch_size]) for i in range(0, len(noisy), batch_size)])
+
+    noisy = data.add_noise(x, 0.5, "gaussian", seed=EVAL_SEED)
+    recon = run(noisy)
+    p = metrics.psnr(x, recon)
+    out = {
+        "gaussian_0.5": {
+            "psnr": float(p.mean()), "psnr_first_1000": float(p[:1000].mean()),
+            "ssim": float(metrics.ssim(x, recon).mean()), "bce": float(metrics.bce(x, recon).mean()),
+            "noisy_psnr": float(metrics.psnr(x, noisy).mean()),
+        },
+        "psnr_by_factor": {}, "noisy_psnr_by_factor": {},
+    }
+    for kind in data.NOISE_KINDS:
+        out["psnr_by_factor"][kind], out["noisy_psnr_by_factor"][kind] = {}, {}
+        for f in EVAL_FACTORS:
+            noisy = data.add_noise(x, f, kind, seed=EVAL_SEED)
+            out["psnr_by_factor"][kind][f"{f:.1f}"] = round(float(metrics.psnr(x, run(noisy)).mean()), 3)
+            out["noisy_psnr_by_factor"][kind][f"{f:.1f}"] = round(float(metrics.psnr(x, noisy).mean()), 3)
+    return out
+
+
+def compiled_forward(model):
+    """The app's call path: one traced graph for any batch size, no `predict` machinery per call."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                     input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+    return lambda x: fn(tf.constant(np.asarray(x, np.float32))).numpy()
+
+
+def _versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def train(name: str, epochs: int | None = None, batch_size: int | None = None,
+          noise_factor: float | None = None, noise_kind: str | None = None, seed: int = 0,
+          data_path: str | None = None, out: str | Path | None = None, callbacks=(), verbose="auto"):
+    """Train recipe `name`, save its weights, measure it and record it in the manifest. Returns the entry."""
+    import keras
+    import tensorflow as tf
+
+    if name not in RECIPES:
+        raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(RECIPES)}")
+    r = RECIPES[name]
+    epochs = r.epochs if epochs is None else epochs
+    batch_size = r.batch_size if batch_size is None else batch_size
+    noise_factor = r.noise_factor if noise_factor is None else noise_factor
+    noise_kind = r.noise_kind if noise_kind is None else noise_kind
+    data._check_factor(noise_factor)
+    out = Path(out) if out is not None else data.PRETRAINED_DIR
+
+    keras.utils.set_random_seed(seed)
+    ((x_train_u8, _), (x_test_u8, _)), source = data.load_mnist(data_path)
+    x_train, x_test = data.to_float(x_train_u8), data.to_float(x_test_u8)
+    print(f"[{name}] data: {source}; train {len(x_train)}, test {len(x_test)}", flush=True)
+
+    model = r.build()
+    if r.learning_rate is None:
+        optimizer = "adam"
+    else:
+        steps = epochs * math.ceil(len(x_train) / batch_size)
+        optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
+    model.compile(optimizer=optimizer, loss=r.loss)
+
+    rng = np.random.default_rng(seed)
+    x_test_noisy = data.add_noise(x_test, noise_factor, noise_kind, seed=rng)
+    t0 = time.time()
+    if r.noise_blind:
+        model.fit(_noise_blind_batches(x_train, batch_size, seed), epochs=epochs,
+                  validation_data=(x_test_noisy, x_test), callbacks=list(callbacks), verbose=verbose)
+    else:  # the seed's way: one fixed noise draw, shuffled batches
+        x_train_noisy = data.add_noise(x_train, noise_factor, noise_kind, seed=rng)
+        model.fit(x_train_noisy, x_train, epochs=epochs, batch_size=batch_size, shuffle=True,
+                  validation_data=(x_test_noisy, x_test), callbacks=list(callbacks), verbose=verbose)
+    train_seconds = time.time() - t0
+
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / f"{name}.weights.h5"
+    model.save_weights(weights)
+    print(f"[{name}] trained in {train_seconds:.0f} s; measuring on {len(x_test_u8)} test digits", flush=True)
+    # Metrics are measured on the shipped sample when it exists, so tests and app see the same digits.
+    sample = data.load_sample()[0] if data.SAMPLE_PATH.exists() else x_test_u8
+    from core.pretrained import load_manifest, sha256
+
+    entry = {
+        "file": weights.name, "sha256": sha256(weights), "recipe": name, "description": r.description,
+        "options": {"epochs": epochs, "batch_size": batch_size, "loss": r.loss,
+                    "optimizer": "adam" if r.learning_rate is None else f"adam, cosine decay from {r.learning_rate}",
+                    "noise": ("blind: factor ~ U[0,1] per image, gaussian or salt_and_pepper, fresh every epoch"
+                              if r.noise_blind else f"{noise_kind} {noise_factor}, drawn once")},
+        "params": int(model.count_params()), "data_source": source, "epochs": epochs, "seed": seed,
+        "train_seconds": round(train_seconds, 1), "versions": _versions(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "eval": {"images": int(len(sample)), "noise_seed": EVAL_SEED},
+        "metrics": evaluate(model, sample),
+    }
+    manifest_path = out / "manifest.json"
+    manifest = load_manifest(manifest_path)
+    manifest[name] = entry
+    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
+    m = entry["metrics"]["gaussian_0.5"]
+    print(f"[{name}] gaussian 0.5: PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, BCE {m['bce']:.4f} "
+          f"(noisy input {m['noisy_psnr']:.2f} dB); wrote {weights} and {manifest_path}", flush=True)
+    return entry
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m core.train", description=__doc__.splitlines()[0])
+    p.add_argument("name", choices=sorted(RECIPES), help="which recipe to train")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--noise-factor", type=float)
+    p.add_argument("--noise-kind", choices=data.NOISE_KINDS)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help="path to an mnist.npz (x_train, y_train, x_test, y_test)")
+    p.add_argument("--out", help="folder for weights and manifest.json (default: pretrained/)")
+    a = p.parse_args(argv)
+    try:
+        train(a.name, a.epochs, a.batch_size, a.noise_factor, a.noise_kind, a.seed, a.data, a.out,
+              verbose="auto" if sys.stdout.isatty() else 2)
+    except (data.DataUnavailable, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

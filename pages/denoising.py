@@ -1,0 +1,158 @@
+"""Denoising lab: slide the noise factor and watch autoencoders clean handwritten digits."""
+import math
+
+import numpy as np
+import streamlit as st
+
+from core import data, grids, i18n, pretrained
+
+t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+DENOISERS = ("seed_ae", "unet")  # shipped denoisers, in the order they are shown
+MAX_DIGITS = 50
+
+SEED_CODE = """\
+# The seed (month 5): Gaussian noise, even though its comment says "salt-and-pepper"
+noise_factor = 0.5
+x_test_noisy = x_test + noise_factor * np.random.normal(loc=0., scale=1., size=x_test.shape)
+x_test_noisy = np.clip(x_test_noisy, 0., 1.)
+
+autoencoder.fit(x_train_noisy, x_train, epochs=30, batch_size=256,
+                shuffle=True, validation_data=(x_test_noisy, x_test))
+decoded_imgs = autoencoder.predict(x_test_noisy)
+
+# In this lab: core.data.add_noise(x, noise_factor, kind, seed) and, per model,
+# model(x, training=False) through one traced tf.function (no predict() per rerun).
+"""
+
+
+@st.cache_data(show_spinner=False)
+def test_digits():
+    return data.load_sample()
+
+
+@st.cache_resource(show_spinner=False)
+def denoiser(name):
+    from core.train import compiled_forward  # TensorFlow loads here, once per process
+
+    return compiled_forward(pretrained.load(name))
+
+
+def parse_indices(text):
+    """'3, 14, 15' → [3, 14, 15]; a message for a person on anything else."""
+    try:
+        idx = [int(s) for s in text.replace(";", ",").replace(" ", ",").split(",") if s.strip()]
+    except ValueError:
+        return None, t("denoise.indices_bad")
+    if not idx:
+        return None, t("denoise.indices_empty")
+    if any(i < 0 or i >= 10_000 for i in idx):
+        return None, t("denoise.indices_range")
+    if len(idx) > MAX_DIGITS:
+        return None, t("denoise.indices_many", n=MAX_DIGITS)
+    return idx, None
+
+
+def fmt(v, unit=""):
+    return "∞" if math.isinf(v) else f"{v:.2f}{unit}"
+
+
+st.title(t("denoise.title"))
+st.caption(t("denoise.lead"))
+
+try:
+    x_all, y_all = test_digits()
+except FileNotFoundError as exc:
+    st.error(t("error.sample_missing", detail=str(exc)))
+    st.stop()
+
+manifest = pretrained.load_manifest()
+ss = st.session_state
+ss.setdefault("noise_seed", 0)
+ss.setdefault("digit_seed", 0)
+
+c1, c2, c3 = st.columns([3, 2, 1.2], vertical_alignment="bottom")
+noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, 0.5, 0.05, key="noise_factor",
+                         help=t("denoise.noise_factor_help"))
+kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key="noise_kind",
+                format_func=lambda k: t(f"noise.{k}"))
+if c3.button(t("denoise.new_noise"), icon=":material/casino:", use_container_width=True):
+    ss.noise_seed += 1
+
+c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
+mode = c1.radio(t("denoise.which"), ("random", "class", "indices"), horizontal=True, key="digit_mode",
+                format_func=lambda m: t(f"denoise.which.{m}"))
+if mode == "indices":
+    text = c2.text_input(t("denoise.indices"), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9", key="digit_indices")
+    idx, problem = parse_indices(text)
+    if problem:
+        st.warning(problem)
+        idx = list(range(10))
+else:
+    count = c2.slider(t("denoise.how_many"), 1, MAX_DIGITS, 10, key="digit_count")
+    pool = np.arange(len(x_all))
+    if mode == "class":
+        digit = c3.selectbox(t("denoise.class"), range(10), key="digit_class")
+        pool = pool[y_all == digit]
+    else:
+        if c3.button(t("denoise.new_digits"), icon=":material/shuffle:"):
+            ss.digit_seed += 1
+    idx = np.sort(np.random.default_rng(ss.digit_seed).choice(pool, size=min(count, len(pool)), replace=False))
+
+names = st.multiselect(t("denoise.models"), DENOISERS, default=list(DENOISERS), key="models",
+                       format_func=lambda n: t(f"model.{n}"))
+
+x = data.to_float(x_all[idx])
+# Noise depends on the digits shown and a seed the "new noise" button moves, so moving the slider
+# changes only the strength of one fixed noise pattern: the eye can follow what the model does.
+noisy = data.add_noise(x, noise_factor, kind, seed=ss.noise_seed)
+
+from core import metrics  # noqa: E402  (TensorFlow is needed from here on; kept off the home page)
+
+rows = [(t("denoise.row.original"), "original", x), (t("denoise.row.noisy"), "noisy", noisy)]
+for name in names:
+    try:
+        rows.append((t(f"model.{name}"), name, denoiser(name)(noisy)))
+    except pretrained.PretrainedError as exc:  # this model is broken; the others still show
+        st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
+
+for label, key, images in rows:
+    left, right = st.columns([1, 4], vertical_alignment="center")
+    left.markdown(f"**{label}**")
+    if key != "original":
+        left.caption(t("denoise.scores", psnr=fmt(float(metrics.psnr(x, images).mean()), " dB"),
+                       ssim=f"{float(metrics.ssim(x, images).mean()):.3f}"))
+    right.image(grids.tile(images))
+
+st.download_button(t("denoise.download"), grids.grid_png([(key, images) for _, key, images in rows]),
+                   file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
+                   icon=":material/download:")
+
+st.subheader(t("denoise.chart_title"))
+points = []
+for name in names:
+    by_factor = manifest.get(name, {}).get("metrics", {}).get("psnr_by_factor", {}).get(kind, {})
+    points += [{"model": name, "noise_factor": float(f), "psnr": v} for f, v in by_factor.items()]
+noisy_ref = next((e["metrics"]["noisy_psnr_by_factor"][kind] for e in manifest.values()
+                  if "noisy_psnr_by_factor" in e.get("metrics", {})), {})
+points += [{"model": "noisy input", "noise_factor": float(f), "psnr": v} for f, v in noisy_ref.items()]
+if points:
+    st.vega_lite_chart({
+        "height": 280,
+        "layer": [
+            {"data": {"values": points}, "mark": {"type": "line", "point": True},
+             "encoding": {"x": {"field": "noise_factor", "type": "quantitative", "scale": {"domain": [0, 1]}},
+                          "y": {"field": "psnr", "type": "quantitative", "title": "PSNR (dB)",
+                                "scale": {"zero": False}},
+                          "color": {"field": "model", "type": "nominal"},
+                          "strokeDash": {"condition": {"test": "datum.model == 'noisy input'", "value": [4, 4]},
+                                         "value": [1, 0]}}},
+            {"data": {"values": [{"noise_factor": noise_factor}]}, "mark": {"type": "rule", "color": "#c44"},
+             "encoding": {"x": {"field": "noise_factor", "type": "quantitative"}}},
+        ],
+    }, use_container_width=True)
+    st.caption(t("denoise.chart_caption", n=10_000))
+else:
+    st.info(t("denoise.chart_none"))
+
+with st.expander(t("denoise.seed_code")):
+    st.code(SEED_CODE, language="python")

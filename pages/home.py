@@ -1,0 +1,36 @@
+"""Home: what the lab is, a card per page, and the state of the shipped models. No TensorFlow here."""
+from pathlib import Path
+
+import streamlit as st
+
+from core import i18n, pretrained
+
+ROOT = Path(__file__).resolve().parent.parent
+t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+
+st.title(t("home.title"))
+st.markdown(t("home.lead"))
+
+pages = i18n.available_pages(ROOT)
+for start in range(0, len(pages), 3):
+    for col, (slug, icon) in zip(st.columns(3), pages[start:start + 3]):
+        with col.container(border=True):
+            st.page_link(str(ROOT / "pages" / f"{slug}.py"), label=f"**{t(f'page.{slug}.title')}**", icon=icon)
+            st.caption(t(f"page.{slug}.blurb"))
+
+st.subheader(t("home.models"))
+statuses = pretrained.status()
+if not statuses:
+    st.warning(t("home.no_manifest"))
+for s in statuses:
+    with st.container(border=True):
+        c1, c2 = st.columns([2, 3])
+        c1.markdown(f"**{t(f'model.{s.name}')}**  \n`pretrained/{s.file}`")
+        if s.ok:
+            m = s.entry["metrics"]["gaussian_0.5"]
+            c2.markdown(t("home.model_ok", psnr=f"{m['psnr']:.2f}", ssim=f"{m['ssim']:.3f}",
+                          params=f"{s.entry['params']:,}", epochs=s.entry["epochs"]))
+        else:
+            c2.error(s.problem, icon=":material/error:")
+
+st.caption(t("home.data_credit"))
