@@ -113,7 +113,7 @@ for name in names:
     try:
         rows.append((t(f"model.{name}"), name, denoiser(name)(noisy)))
     except pretrained.PretrainedError as exc:  # this model is broken; the others still show
-        st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
+        st.error(t("error.model", name=t(f"model.{name}"), detail=str(exc)), icon=":material/error:")
 
 for label, key, images in rows:
     left, right = st.columns([1, 4], vertical_alignment="center")
