@@ -9,9 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.data import PRETRAINED_DIR
-
-MANIFEST_PATH = PRETRAINED_DIR / "manifest.json"
+from core import data
 
 
 class PretrainedError(RuntimeError):
@@ -30,7 +28,13 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_manifest(path: Path = MANIFEST_PATH) -> dict:
+def _folder(folder) -> Path:
+    # Looked up at call time, so tests can point the whole app at a damaged copy.
+    return Path(folder) if folder is not None else data.PRETRAINED_DIR
+
+
+def load_manifest(path: Path | None = None) -> dict:
+    path = Path(path) if path is not None else _folder(None) / "manifest.json"
     if not path.exists():
         return {}
     with open(path, encoding="utf-8") as f:
@@ -46,7 +50,8 @@ class ModelStatus:
     entry: dict
 
 
-def check(name: str, manifest: dict | None = None, folder: Path = PRETRAINED_DIR) -> ModelStatus:
+def check(name: str, manifest: dict | None = None, folder: Path | None = None) -> ModelStatus:
+    folder = _folder(folder)
     manifest = load_manifest(folder / "manifest.json") if manifest is None else manifest
     entry = manifest.get(name)
     fix = f"Regenerate it with: {regenerate_command(name)}"
@@ -64,13 +69,15 @@ def check(name: str, manifest: dict | None = None, folder: Path = PRETRAINED_DIR
     return ModelStatus(name, entry["file"], True, "", entry)
 
 
-def status(folder: Path = PRETRAINED_DIR) -> list[ModelStatus]:
+def status(folder: Path | None = None) -> list[ModelStatus]:
+    folder = _folder(folder)
     manifest = load_manifest(folder / "manifest.json")
     return [check(name, manifest, folder) for name in manifest]
 
 
-def load(name: str, folder: Path = PRETRAINED_DIR):
+def load(name: str, folder: Path | None = None):
     """Build the model from our own code and load its verified weights (never code from a file)."""
+    folder = _folder(folder)
     st = check(name, folder=folder)
     if not st.ok:
         raise PretrainedError(st.problem)

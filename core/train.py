@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import fcntl
 import json
 import math
 import platform
@@ -179,9 +180,11 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         "metrics": evaluate(model, sample),
     }
     manifest_path = out / "manifest.json"
-    manifest = load_manifest(manifest_path)
-    manifest[name] = entry
-    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
+    with open(out / ".manifest.lock", "w") as lock:  # two trainings may finish at the same moment
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = load_manifest(manifest_path)
+        manifest[name] = entry
+        manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
     m = entry["metrics"]["gaussian_0.5"]
     print(f"[{name}] gaussian 0.5: PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, BCE {m['bce']:.4f} "
           f"(noisy input {m['noisy_psnr']:.2f} dB); wrote {weights} and {manifest_path}", flush=True)

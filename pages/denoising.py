@@ -75,7 +75,7 @@ noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, 0.5, 0.05, key="no
                          help=t("denoise.noise_factor_help"))
 kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key="noise_kind",
                 format_func=lambda k: t(f"noise.{k}"))
-if c3.button(t("denoise.new_noise"), icon=":material/casino:", use_container_width=True):
+if c3.button(t("denoise.new_noise"), icon=":material/casino:", width="stretch"):
     ss.noise_seed += 1
 
 c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
@@ -121,7 +121,7 @@ for label, key, images in rows:
     if key != "original":
         left.caption(t("denoise.scores", psnr=fmt(float(metrics.psnr(x, images).mean()), " dB"),
                        ssim=f"{float(metrics.ssim(x, images).mean()):.3f}"))
-    right.image(grids.tile(images))
+    right.image(grids.tile(images), output_format="PNG")
 
 st.download_button(t("denoise.download"), grids.grid_png([(key, images) for _, key, images in rows]),
                    file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
@@ -149,7 +149,7 @@ if points:
             {"data": {"values": [{"noise_factor": noise_factor}]}, "mark": {"type": "rule", "color": "#c44"},
              "encoding": {"x": {"field": "noise_factor", "type": "quantitative"}}},
         ],
-    }, use_container_width=True)
+    }, width="stretch")
     st.caption(t("denoise.chart_caption", n=10_000))
 else:
     st.info(t("denoise.chart_none"))

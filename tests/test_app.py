@@ -1,0 +1,119 @@
+"""The pages as Streamlit runs them (AppTest): widgets move, images change, faults read as messages."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import data
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+def images(at):
+    """The media URLs of every image on the page; a URL changes when the pixels do."""
+    def walk(node):
+        for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else ()):
+            yield child
+            yield from walk(child)
+    return [e.proto.imgs[0].url for e in walk(at.main) if type(e).__name__ == "Image"]
+
+
+def open_denoising():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(str(ROOT / "pages" / "denoising.py")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def test_home_renders_models_and_switches_language():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Unsupervised Lab"
+    assert sum("verified" in m.value for m in at.markdown) == 2
+    at.selectbox(key="lang").set_value("ja").run()
+    assert not at.exception
+    assert at.title[0].value.startswith("Unsupervised Lab（")
+
+
+def test_home_imports_no_tensorflow():
+    code = ("import sys; from streamlit.testing.v1 import AppTest; "
+            f"at = AppTest.from_file({APP!r}, default_timeout=60).run(); "
+            "assert not at.exception, at.exception; print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_slider_changes_noisy_and_reconstructed_digits():
+    at = open_denoising()
+    before = images(at)
+    assert len(before) == 4  # original, noisy, two denoisers
+    at.slider(key="noise_factor").set_value(0.8).run()
+    assert not at.exception
+    after = images(at)
+    assert after[0] == before[0]  # the originals stay
+    assert all(a != b for a, b in zip(after[1:], before[1:]))  # noisy and both reconstructions change
+    assert any("PSNR" in c.value for c in at.caption)
+
+
+def test_noise_kind_new_noise_and_language():
+    at = open_denoising()
+    first = images(at)
+    at.radio(key="noise_kind").set_value("salt_and_pepper").run()
+    second = images(at)
+    assert second[1] != first[1]
+    at.button[0].click().run()  # new noise
+    assert images(at)[1] != second[1]
+    # AppTest drops the entrypoint's sidebar from its tree after switch_page; set the switch's state
+    at.session_state["lang"] = "ja"
+    at.run()
+    assert not at.exception and at.title[0].value == "ノイズ除去オートエンコーダ"
+
+
+def test_digit_choices_and_bad_indices():
+    at = open_denoising()
+    at.slider(key="digit_count").set_value(25).run()
+    assert not at.exception
+    at.radio(key="digit_mode").set_value("indices").run()
+    at.text_input(key="digit_indices").input("3, x, 99999").run()
+    assert not at.exception
+    assert "whole numbers" in at.warning[0].value
+    at.text_input(key="digit_indices").input("1, 2, 10000").run()
+    assert "between 0 and 9999" in at.warning[0].value
+    at.text_input(key="digit_indices").input("7, 8").run()
+    assert not at.warning and not at.exception
+
+
+def test_one_model_only():
+    at = open_denoising()
+    at.multiselect(key="models").set_value(["unet"]).run()
+    assert not at.exception and len(images(at)) == 3
+
+
+def test_damaged_weights_named_others_still_work(tmp_path, monkeypatch):
+    folder = tmp_path / "pretrained"
+    shutil.copytree(data.PRETRAINED_DIR, folder)
+    (folder / "unet.weights.h5").write_bytes(b"truncated")
+    monkeypatch.setattr(data, "PRETRAINED_DIR", folder)
+    at = open_denoising()
+    assert len(at.error) == 1
+    assert "unet.weights.h5" in at.error[0].value and "python -m core.train unet" in at.error[0].value
+    assert len(images(at)) == 3  # original, noisy, and the seed autoencoder still shown
+
+
+def test_missing_sample_is_a_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "SAMPLE_PATH", tmp_path / "mnist_test.npz")
+    at = open_denoising()
+    assert "python -m core.data --write-sample" in at.error[0].value
