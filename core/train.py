@@ -47,8 +47,10 @@ RECIPES: dict[str, Recipe] = {
     "unet": Recipe(
         build=models.unet_denoiser,
         description="Small U-Net, noise-blind: fresh noise every epoch, factor ~ U[0,1] per image, "
-                    "Gaussian or salt-and-pepper; adam with cosine decay, mean squared error.",
-        epochs=14, batch_size=128, loss="mean_squared_error", noise_blind=True, learning_rate=2e-3),
+                    "Gaussian or salt-and-pepper; adam with cosine decay, binary cross-entropy.",
+        # Binary cross-entropy, not MSE: with a sigmoid output MSE's gradient vanishes once the net
+        # paints everything black (it did, at 2e-3); cross-entropy's gradient on the logit does not.
+        epochs=12, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
 }
 
 
@@ -150,6 +152,7 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     if r.noise_blind:
         fresh = FreshNoise(x_train, seed)
         for epoch in range(epochs):
+            print(f"[{name}] epoch {epoch + 1}/{epochs}", flush=True)
             model.fit(fresh.epoch(), x_train, initial_epoch=epoch, epochs=epoch + 1, batch_size=batch_size,
                       shuffle=True, validation_data=(x_test_noisy, x_test), callbacks=list(callbacks),
                       verbose=verbose)
