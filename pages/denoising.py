@@ -6,6 +6,13 @@ import streamlit as st
 
 from core import data, grids, i18n, pretrained
 
+if "lang" not in st.session_state:
+    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
+    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
 DENOISERS = ("seed_ae", "unet")  # shipped denoisers, in the order they are shown
 MAX_DIGITS = 50
@@ -78,7 +85,7 @@ kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key=
 if c3.button(t("denoise.new_noise"), icon=":material/casino:", width="stretch"):
     ss.noise_seed += 1
 
-c1, c2, c3 = st.columns([2, 2, 3], vertical_alignment="bottom")
+c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
 mode = c1.radio(t("denoise.which"), ("random", "class", "indices"), horizontal=True, key="digit_mode",
                 format_func=lambda m: t(f"denoise.which.{m}"))
 if mode == "indices":
@@ -150,7 +157,7 @@ if points:
              "encoding": {"x": {"field": "noise_factor", "type": "quantitative"}}},
         ],
     }, width="stretch")
-    st.caption(t("denoise.chart_caption", n=10_000))
+    st.caption(t("denoise.chart_caption", n=f"{10_000:,}"))
 else:
     st.info(t("denoise.chart_none"))
 

@@ -6,6 +6,13 @@ import streamlit as st
 from core import i18n, pretrained
 
 ROOT = Path(__file__).resolve().parent.parent
+if "lang" not in st.session_state:
+    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
+    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
 
 st.title(t("home.title"))
@@ -29,7 +36,8 @@ for s in statuses:
         if s.ok:
             m = s.entry["metrics"]["gaussian_0.5"]
             c2.markdown(t("home.model_ok", psnr=f"{m['psnr']:.2f}", ssim=f"{m['ssim']:.3f}",
-                          params=f"{s.entry['params']:,}", epochs=s.entry["epochs"]))
+                          params=f"{s.entry['params']:,}", epochs=s.entry["epochs"],
+                          images=f"{s.entry['eval']['images']:,}"))
         else:
             c2.error(s.problem, icon=":material/error:")
 
