@@ -66,3 +66,144 @@ def unet_denoiser(base_filters: int = 16, depth: int = 2) -> keras.Model:
         x = _conv_pair(x, filters, f"up{level + 1}")
     outputs = layers.Conv2D(1, 1, activation="sigmoid", name="clean_digit")(x)
     return keras.Model(inputs, outputs, name="unet_denoiser")
+
+
+# ─── Month 5, part 1: the functional API and its Sequential twin ────────────────────────────────────
+
+def functional_example(num_classes: int = 7) -> keras.Model:
+    """The seed's first functional-API model: 15,047 parameters with 7 outputs.
+
+    Input(28,28,1) → Conv2D(16,3,relu,same) → MaxPooling2D(2,same) → Conv2D(32,3,relu,same)
+    → GlobalAveragePooling2D → Dense(256) → Dense(num_classes). The layers are *connected* by calling them.
+    """
+    _check_positive(num_classes=num_classes)
+    input_img = keras.Input(shape=(28, 28, 1), name="digit")
+    x = layers.Conv2D(16, (3, 3), activation="relu", padding="same", name="conv16")(input_img)
+    x = layers.MaxPooling2D((2, 2), padding="same", name="pool")(x)
+    x = layers.Conv2D(32, (3, 3), activation="relu", padding="same", name="conv32")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dense(256, name="dense256")(x)
+    output = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(input_img, output, name="functional_example")
+
+
+def sequential_example(num_classes: int = 7) -> keras.Model:
+    """The same network as `functional_example`, *stacked* with Sequential: same layers, same count."""
+    _check_positive(num_classes=num_classes)
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1), name="digit"),
+        layers.Conv2D(16, (3, 3), activation="relu", padding="same", name="conv16"),
+        layers.MaxPooling2D((2, 2), padding="same", name="pool"),
+        layers.Conv2D(32, (3, 3), activation="relu", padding="same", name="conv32"),
+        layers.GlobalAveragePooling2D(name="gap"),
+        layers.Dense(256, name="dense256"),
+        layers.Dense(num_classes, name="logits"),
+    ], name="sequential_example")
+
+
+# ─── Month 5, part 2: the seed's ResNet, written as a loop ──────────────────────────────────────────
+
+RESNET_MAX_PARAMS = 60_000_000  # above this a model takes too long to build and draw in the lab
+RESNET_SEED_DEFAULTS = dict(label_num=2, num_filters=64, num_blocks=4, num_sub_blocks=2,
+                            input_shape=(128, 128, 3), residual=True)
+
+
+def _check_positive(**values):
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {v!r}.")
+
+
+def resnet_param_count(label_num=2, num_filters=64, num_blocks=4, num_sub_blocks=2, input_shape=(128, 128, 3),
+                       residual=True) -> tuple[int, int]:
+    """(total, trainable) parameters of `resnet(...)`, worked out without building a single layer."""
+    channels = input_shape[2]
+    total = 7 * 7 * channels * num_filters + num_filters + 4 * num_filters  # stem conv + batch norm
+    non_trainable = 2 * num_filters  # each batch norm keeps a moving mean and variance per channel
+    c_in, f = num_filters, num_filters
+    for i in range(num_blocks):
+        for j in range(num_sub_blocks):
+            strided = j == 0 and i > 0
+            total += (9 * c_in * f + f) + 4 * f + (9 * f * f + f) + 4 * f
+            non_trainable += 4 * f
+            if strided and residual:
+                total += c_in * f + f  # the 1×1 projection shortcut
+            c_in = f
+        f *= 2
+    total += c_in * label_num + label_num
+    return total, total - non_trainable
+
+
+def check_resnet_settings(label_num=2, num_filters=64, num_blocks=4, num_sub_blocks=2, input_shape=(128, 128, 3),
+                          residual=True, max_params: int | None = RESNET_MAX_PARAMS) -> int:
+    """Raise ValueError, in words a person understands, for settings that cannot build. Returns the count."""
+    _check_positive(label_num=label_num, num_filters=num_filters, num_blocks=num_blocks,
+                    num_sub_blocks=num_sub_blocks)
+    if len(tuple(input_shape)) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), not {input_shape!r}.")
+    h, w, c = input_shape
+    _check_positive(**{"input height": h, "input width": w, "input channels": c})
+    for side_name, side in (("height", h), ("width", w)):
+        sizes, s = [side], side
+        for _ in range(num_blocks):  # the stem and every block after the first halve the map once each
+            if s < 2:
+                path = " → ".join(str(v) for v in sizes)
+                raise ValueError(
+                    f"{num_blocks} blocks are too many for an input {side_name} of {side}: the stem and each "
+                    f"block after the first halve the feature map ({path} → below 1), so it would shrink "
+                    f"below 1×1. Use at most {len(sizes) - 1} blocks, or a larger input.")
+            s = -(-s // 2)
+            sizes.append(s)
+    total, _ = resnet_param_count(label_num, num_filters, num_blocks, num_sub_blocks, (h, w, c), residual)
+    if max_params is not None and total > max_params:
+        raise ValueError(
+            f"These settings give {total:,} parameters, more than the lab's cap of {max_params:,}: building "
+            f"and drawing such a model would take too long here. Use fewer filters or fewer blocks.")
+    return total
+
+
+def resnet(label_num: int = 2, num_filters: int = 64, num_blocks: int = 4, num_sub_blocks: int = 2,
+           input_shape=(128, 128, 3), residual: bool = True,
+           max_params: int | None = RESNET_MAX_PARAMS) -> keras.Model:
+    """The seed's `resnet_model(label_num)`, with its settings as arguments (defaults = the seed's).
+
+    With the defaults: 11,188,354 parameters (11,180,546 trainable) in 65 layers; `label_num=10`:
+    11,192,458. `residual=False` builds the plain network of the same depth and width (no `add`, no
+    projection). Invalid settings raise ValueError before any layer is built.
+    """
+    check_resnet_settings(label_num, num_filters, num_blocks, num_sub_blocks, input_shape, residual, max_params)
+    init = "he_normal"
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = layers.Conv2D(num_filters, kernel_size=7, padding="same", strides=2, kernel_initializer=init,
+                      name="stem_conv")(inputs)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.Activation("relu", name="stem_relu")(x)
+
+    # Instantiate convolutional base (stack of blocks), exactly the seed's loop.
+    for i in range(num_blocks):
+        for j in range(num_sub_blocks):
+            name = f"block{i + 1}_sub{j + 1}"
+            strides = 1
+            is_first_layer_but_not_first_block = j == 0 and i > 0
+            if is_first_layer_but_not_first_block:
+                strides = 2
+            y = layers.Conv2D(num_filters, kernel_size=3, padding="same", strides=strides, kernel_initializer=init,
+                              name=f"{name}_conv1")(x)
+            y = layers.BatchNormalization(name=f"{name}_bn1")(y)
+            y = layers.Activation("relu", name=f"{name}_relu1")(y)
+            y = layers.Conv2D(num_filters, kernel_size=3, padding="same", kernel_initializer=init,
+                              name=f"{name}_conv2")(y)
+            y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+            if residual:
+                if is_first_layer_but_not_first_block:
+                    x = layers.Conv2D(num_filters, kernel_size=1, padding="same", strides=2, kernel_initializer=init,
+                                      name=f"{name}_projection")(x)
+                x = layers.add([x, y], name=f"{name}_add")
+            else:
+                x = y  # the plain network: no skip connection
+            x = layers.Activation("relu", name=f"{name}_relu2")(x)
+        num_filters = 2 * num_filters
+
+    y = layers.GlobalAveragePooling2D(name="head_gap")(x)
+    outputs = layers.Dense(label_num, activation="softmax", kernel_initializer=init, name="head_dense")(y)
+    return keras.Model(inputs=inputs, outputs=outputs, name="resnet" if residual else "plain_net")

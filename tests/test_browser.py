@@ -29,3 +29,13 @@ def test_slider_by_keyboard_changes_the_digits():
         assert after[0] == before[0]  # the originals did not move
         assert after[1] != before[1] and after[2] != before[2] and after[3] != before[3]
         assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_a_deep_link_gets_the_whole_app():
+    """Opening /denoising first in a new server must still run app.py: wide layout, menu, language."""
+    with browser.serve_app() as (url, _), browser.chromium_page() as page:
+        page.goto(url + "/denoising")
+        browser.wait_for_images(page, 4)
+        page.get_by_text("Language / 言語").wait_for(timeout=30_000)
+        assert page.get_by_role("link", name="Home").count() >= 1
+        assert not page.locator('[data-testid="stException"]').count()

@@ -1,0 +1,159 @@
+"""Architectures: the functional API beside Sequential (the seed's first model, built both ways), and the
+summary and diagram of every model in the lab."""
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import arch, diagrams, i18n, models
+
+if "lang" not in st.session_state:
+    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
+    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+lang = st.session_state.get("lang", i18n.DEFAULT_LANGUAGE)
+t = i18n.translator(lang)
+
+FUNCTIONAL_CODE = """\
+# The seed: the functional API *connects* layers by calling them
+from keras.layers import Input, Conv2D, MaxPooling2D, GlobalAveragePooling2D, Dense
+from keras.models import Model
+
+input_img = Input(shape=(28, 28, 1))
+x = Conv2D(16, (3, 3), activation='relu', padding='same')(input_img)
+x = MaxPooling2D((2, 2), padding='same')(x)
+x = Conv2D(32, (3, 3), activation='relu', padding='same')(x)
+x = GlobalAveragePooling2D()(x)
+x = Dense(256)(x)
+output_img = Dense(7)(x)
+model1 = Model(input_img, output_img)
+model1.summary()
+"""
+SEQUENTIAL_CODE = """\
+# The same network, *stacked* with Sequential
+from keras import Input, Sequential
+from keras.layers import Conv2D, MaxPooling2D, GlobalAveragePooling2D, Dense
+
+model2 = Sequential([
+    Input(shape=(28, 28, 1)),
+    Conv2D(16, (3, 3), activation='relu', padding='same'),
+    MaxPooling2D((2, 2), padding='same'),
+    Conv2D(32, (3, 3), activation='relu', padding='same'),
+    GlobalAveragePooling2D(),
+    Dense(256),
+    Dense(7),
+])
+model2.summary()
+"""
+
+
+def lab_models() -> dict:
+    """Every model in the lab, by name → builder: the seed's, then every trained recipe (they grow)."""
+    from core.train import RECIPES
+
+    found = {"functional_example": models.functional_example, "sequential_example": models.sequential_example,
+             "resnet_seed": models.resnet}
+    found.update({name: r.build for name, r in RECIPES.items()})
+    return found
+
+
+def model_title(name):
+    strings = i18n.catalog(lang if lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE)
+    return next((strings[k] for k in (f"arch.model.{name}", f"model.{name}") if k in strings), name)
+
+
+@st.cache_resource(show_spinner=False)
+def build(name):
+    return lab_models()[name]()
+
+
+@st.cache_data(show_spinner=False)
+def facts(name):
+    model = build(name)
+    return {"rows": arch.summary_rows(model), "params": int(model.count_params()),
+            "trainable": arch.trainable_count(model), "layers": len(model.layers),
+            "after_input": sum(r["type"] != "InputLayer" for r in arch.summary_rows(model)), "macs": arch.macs(model),
+            "dot": diagrams.layer_dot(model)}
+
+
+@st.cache_data(show_spinner=False)
+def same(a, b):
+    return arch.same_network(build(a), build(b))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def rendered(dot, fmt):
+    return diagrams.render(dot, fmt)
+
+
+def summary_table(rows):
+    df = pd.DataFrame(rows)
+    df.columns = [t(f"arch.col.{c}") for c in ("layer", "type", "output", "params")]
+    st.dataframe(df, hide_index=True, width="stretch",
+                 column_config={t("arch.col.params"): st.column_config.NumberColumn(format="localized")})
+
+
+def downloads(name, dot, where):
+    c1, c2, c3 = where.columns(3)
+    c1.download_button(t("arch.download_dot"), dot, file_name=f"{name}.dot", mime="text/vnd.graphviz",
+                       icon=":material/download:", key=f"dl_dot_{name}")
+    if diagrams.dot_available():
+        c2.download_button("SVG", lambda: rendered(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml",
+                           icon=":material/download:", key=f"dl_svg_{name}")
+        c3.download_button("PNG", lambda: rendered(dot, "png"), file_name=f"{name}.png", mime="image/png",
+                           icon=":material/download:", key=f"dl_png_{name}")
+    else:
+        where.caption(t("arch.no_dot"))
+
+
+st.title(t("arch.title"))
+st.caption(t("arch.lead"))
+
+# ─── One network, two ways ───────────────────────────────────────────────────────────────────────────
+st.header(t("arch.two_ways"))
+st.markdown(t("arch.two_ways_lead"))
+with st.spinner(t("arch.building")):
+    fn, sq = facts("functional_example"), facts("sequential_example")
+left, right = st.columns(2)
+for col, f, code, key in ((left, fn, FUNCTIONAL_CODE, "functional"), (right, sq, SEQUENTIAL_CODE, "sequential")):
+    with col:
+        st.subheader(t(f"arch.{key}"))
+        st.code(code, language="python", wrap_lines=True)
+        summary_table(f["rows"])
+        st.caption(t("arch.totals", params=f"{f['params']:,}", trainable=f"{f['trainable']:,}", layers=f["after_input"]))
+if same("functional_example", "sequential_example"):
+    st.success(t("arch.same", params=f"{fn['params']:,}"), icon=":material/check_circle:")
+else:
+    st.error(t("arch.not_same"))
+with st.expander(t("arch.functional_diagram"), expanded=True):
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        st.graphviz_chart(fn["dot"], width="content")
+    with c2:
+        st.markdown(t("arch.diagram_reading"))
+        downloads("functional_example", fn["dot"], c2)
+
+# ─── Every model in the lab ──────────────────────────────────────────────────────────────────────────
+st.header(t("arch.picker_title"))
+names = list(lab_models())
+choice = st.selectbox(t("arch.picker"), names, index=names.index("resnet_seed"), key="arch_model",
+                      format_func=lambda n: f"{model_title(n)}  ·  {n}")
+with st.spinner(t("arch.building")):
+    f = facts(choice)
+m = st.columns(4)
+m[0].metric(t("arch.params"), f"{f['params']:,}")
+m[1].metric(t("arch.trainable"), f"{f['trainable']:,}")
+m[2].metric(t("arch.layers"), f["layers"])
+m[3].metric(t("arch.macs"), arch.fmt_count(f["macs"]), help=t("arch.macs_help"))
+tab_diagram, tab_summary = st.tabs([t("arch.tab_diagram"), t("arch.tab_summary")])
+with tab_diagram:
+    downloads(choice, f["dot"], st)
+    st.graphviz_chart(f["dot"], width="content")
+    st.caption(t("arch.legend"))
+with tab_summary:
+    summary_table(f["rows"])
+if choice == "resnet_seed":
+    st.page_link(str(Path(__file__).resolve().parent / "resnet.py"), label=t("arch.to_resnet"), icon=":material/arrow_forward:")
