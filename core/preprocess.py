@@ -1,0 +1,308 @@
+"""Any picture of a digit → an MNIST-style 28×28 image, keeping every step so the lab can show it.
+
+MNIST digits are white ink on black, fitted into a 20×20 box (aspect kept, antialiased) and placed in a
+28×28 field so that their centre of mass sits at the centre. A photo or a drawing is none of that, and
+a model trained on MNIST sees it badly unless it is made so. `to_mnist` does that and returns each
+intermediate picture, because this step is where most "draw a digit" demos silently go wrong.
+
+Uploads are untrusted: the byte and pixel limits are checked before any pixel is decoded, and Pillow's
+decompression-bomb guard stays on. Plain numpy + Pillow: no streamlit, no TensorFlow.
+"""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 5 * 1024 * 1024  # the app's upload cap: maxUploadSize = 5 in .streamlit/config.toml
+# 25 megapixels takes a 24-MP camera photo (6000×4000). It is below Pillow's own decompression-bomb
+# threshold (about 89 MP), so any picture Pillow would warn about is refused here first.
+MAX_PIXELS = 25_000_000
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
+MIN_SIDE = 8  # smaller than this cannot hold a legible digit
+# Bigger pictures are shrunk before the steps: a digit needs a few hundred pixels, and the memory for
+# a full camera photo in floats would be hundreds of MB per upload.
+WORK_SIDE = 1000
+
+FIELD = 28
+BOX = 20
+# MNIST's centre of mass in (row, column) indices, measured on the 10,000 test digits: (13.99, 14.01).
+CENTRE = 14.0
+# Ink must stand out from the background by a tenth of full scale: more than JPEG noise or paper grain.
+MIN_CONTRAST = 0.1
+# Whatever is less than 30 % of the way from the background to the ink is shading or paper texture.
+FAINT = 0.3
+# Colour channels varying less than this carry no drawing (a canvas paints every stroke one colour).
+FLAT = 0.05
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601-2, as Pillow's "L" mode
+
+REASONS = ("empty", "not_an_image", "damaged", "unsupported_format", "too_large", "too_small", "no_ink")
+STEPS = ("decoded", "grayscale", "inverted", "background_removed", "cropped", "resized", "centred")
+
+_READABLE = "PNG, JPEG, BMP, GIF or WebP"
+
+
+class PreprocessError(ValueError):
+    """A picture that cannot become an MNIST digit.
+
+    `str(error)` says, for a person, what is wrong and what to do. `reason` (one of REASONS) and
+    `details` are there for a page that words the message in another language.
+    """
+
+    def __init__(self, reason: str, message: str, **details):
+        super().__init__(message)
+        self.reason = reason
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """`image`: (28, 28) float32 in [0, 1], white ink on black, as MNIST.
+
+    `steps`: (name, array) in order, names from STEPS ("inverted" only when the background was light).
+    "decoded" is (H, W, 3) RGB when the picture has colour, (H, W) otherwise; every other step is a
+    2-D float32 array in [0, 1]. The last step is `image`.
+    """
+
+    image: np.ndarray
+    steps: list
+
+
+def to_mnist(source) -> Preprocessed:
+    """Turn `source` into an MNIST-style digit, or raise PreprocessError saying why it cannot be.
+
+    `source` may be the bytes of an image file, a file-like object, a path, a PIL image, or a numpy
+    array: (H, W) grayscale, (H, W, C) with C = 1 to 4 (gray, gray+alpha, RGB, RGBA — a drawing
+    canvas's RGBA included) or channels first, any dtype. Integer arrays are read as 0–255 when every
+    value fits, else as 16-bit; float arrays as [0, 1] when every value fits, else as 0–255.
+    """
+    if isinstance(source, Image.Image):
+        pixels = _image_pixels(source)
+    elif isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)) or hasattr(source, "read"):
+        pixels = _image_pixels(_open(_read(source)))
+    else:
+        pixels = _array_pixels(source)
+    return _mnist_style(pixels)
+
+
+# --- reading and decoding --------------------------------------------------------------------------
+
+def _read(source) -> bytes:
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as f:
+                data = f.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise PreprocessError("not_an_image", f"Could not open the file {os.fspath(source)}: "
+                                  f"{exc.strerror or exc}. Check the path and try again.",
+                                  path=os.fspath(source)) from exc
+    elif hasattr(source, "getvalue"):
+        # A Streamlit upload is a BytesIO: getvalue() is the whole file, wherever an earlier read left off.
+        data = source.getvalue()
+    elif hasattr(source, "read"):
+        data = source.read(MAX_BYTES + 1)
+    else:
+        data = bytes(source)
+    if len(data) > MAX_BYTES:
+        raise PreprocessError("too_large", f"The file is larger than {MAX_BYTES // 2**20} MB, the limit. Save the "
+                              "picture smaller (as JPEG, or cropped to the digit) and try again.",
+                              limit_mb=MAX_BYTES // 2**20)
+    if not data:
+        raise PreprocessError("empty", f"The file is empty (0 bytes). Choose a picture: {_READABLE}.")
+    return bytes(data)
+
+
+def _open(data: bytes) -> Image.Image:
+    """Read the header only: format and size are known before any pixel is decoded."""
+    try:
+        return Image.open(io.BytesIO(data), formats=FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels() from None
+    except UnidentifiedImageError:
+        raise _unreadable(data) from None
+    except Exception as exc:  # Pillow's header parsers raise many kinds on hostile bytes
+        raise _damaged("picture", exc) from exc
+
+
+def _unreadable(data: bytes) -> PreprocessError:
+    try:  # only to name the format for the message; its pixels are never decoded
+        with Image.open(io.BytesIO(data)) as other:
+            name = other.format
+    except Exception:
+        name = None
+    if name:
+        return PreprocessError("unsupported_format", f"{name} pictures are not supported. Save it as PNG or "
+                               f"JPEG (BMP, GIF and WebP work too) and try again.", format=name)
+    return PreprocessError("not_an_image", f"This file is not a picture that can be read. Choose a {_READABLE} "
+                           "picture of a digit.")
+
+
+def _damaged(what: str, exc: Exception) -> PreprocessError:
+    return PreprocessError("damaged", f"The {what} is damaged or cut short, so its pixels cannot be read. "
+                           "Save or export it again and upload the new file.", error=str(exc))
+
+
+def _too_many_pixels(width: int | None = None, height: int | None = None) -> PreprocessError:
+    size = f" is {width}×{height} pixels, which" if width else ""
+    return PreprocessError("too_large", f"The picture{size} is more than {MAX_PIXELS / 1e6:g} megapixels, the "
+                           "limit. Resize it or crop it to the digit and try again.",
+                           width=width, height=height, limit_megapixels=MAX_PIXELS / 1e6)
+
+
+def _image_pixels(image: Image.Image) -> np.ndarray:
+    width, height = image.size
+    kind = f"{image.format} file" if image.format else "picture"
+    if width * height > MAX_PIXELS:
+        raise _too_many_pixels(width, height)
+    try:
+        image.draft(None, (WORK_SIDE, WORK_SIDE))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale directly
+        image.load()  # an animation's first frame
+        image = ImageOps.exif_transpose(image)  # a phone's portrait photo is stored sideways
+        image = image.convert(_working_mode(image.mode))
+        image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
+        pixels = np.asarray(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(width, height) from None
+    except Exception as exc:  # truncated data, bad chunks: whatever the decoder meets
+        raise _damaged(kind, exc) from exc
+    return _unit_range(pixels if pixels.ndim == 3 else pixels[..., None])
+
+
+def _working_mode(mode: str) -> str:
+    if mode in ("1", "L"):
+        return "L"
+    if mode.startswith("I"):  # 16- and 32-bit grayscale: "L" would clip everything above 255
+        return "I"
+    if mode == "F":
+        return "F"
+    return "RGBA"  # palette, CMYK, RGB, with or without transparency
+
+
+def _array_pixels(source) -> np.ndarray:
+    try:
+        array = np.asarray(source)
+    except Exception as exc:  # ragged lists and other things numpy cannot shape
+        raise PreprocessError("not_an_image", f"This is not a picture: it cannot be read as an array ({exc}).") from exc
+    if array.dtype.kind not in "biuf":
+        raise PreprocessError("not_an_image", f"An array of {array.dtype} values is not a picture: pixels must "
+                              "be numbers (bool, integer or float).", dtype=str(array.dtype))
+    if array.size == 0:
+        raise PreprocessError("empty", f"The array is empty (shape {array.shape}); a picture needs pixels.",
+                              shape=array.shape)
+    shape = array.shape
+    while array.ndim > 3 and array.shape[0] == 1:  # a batch of one, as Keras gives
+        array = array[0]
+    if array.ndim == 2:
+        array = array[..., None]
+    elif array.ndim == 3 and array.shape[-1] > 4 and array.shape[0] <= 4:  # channels first
+        array = np.moveaxis(array, 0, -1)
+    if array.ndim != 3 or array.shape[-1] > 4:
+        raise PreprocessError("not_an_image", f"An array of shape {shape} is not a picture: give (height, width) "
+                              "for grayscale or (height, width, channels) with 1 to 4 channels.", shape=shape)
+    if array.shape[0] * array.shape[1] > MAX_PIXELS:
+        raise _too_many_pixels(array.shape[1], array.shape[0])
+    return _unit_range(array)
+
+
+def _unit_range(array: np.ndarray) -> np.ndarray:
+    """(H, W, C) numbers → float32 in [0, 1]; the rule for each dtype is in to_mnist's docstring."""
+    if array.dtype == bool:
+        return array.astype(np.float32)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise PreprocessError("not_an_image", "The array holds NaN or infinite values; every pixel must be a "
+                                  "finite number.")
+        full_scale = 1.0 if array.min() >= 0 and array.max() <= 1 else 255.0
+    else:
+        full_scale = 255.0 if array.max() <= 255 else 65535.0
+    # float64 first: a float32 cast of huge values would overflow to inf before the division
+    return np.clip(array.astype(np.float64) / full_scale, 0, 1).astype(np.float32)
+
+
+# --- the MNIST recipe ------------------------------------------------------------------------------
+
+def _mnist_style(pixels: np.ndarray) -> Preprocessed:
+    height, width = pixels.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise PreprocessError("too_small", f"The picture is only {width}×{height} pixels; a digit needs at least "
+                              f"{MIN_SIDE}×{MIN_SIDE}. Use a larger picture.", width=width, height=height)
+    decoded, gray = _decoded_and_gray(pixels)
+    steps = [("decoded", decoded), ("grayscale", gray)]
+
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    background = float(np.median(border))
+    # "Light" is judged against the picture's own range, not 0.5: a phone exposes white paper as grey.
+    if background > (float(gray.min()) + float(gray.max())) / 2:
+        gray, background = 1 - gray, 1 - background
+        steps.append(("inverted", gray))
+
+    ink = float(gray.max())
+    if ink - background < MIN_CONTRAST:
+        raise PreprocessError("no_ink", "No digit found: nothing in the picture stands out from its background. "
+                              "Draw or photograph a dark digit on light paper (or a light one on dark), "
+                              "large enough to fill most of the picture.")
+    black_point = background + FAINT * (ink - background)
+    cleaned = np.clip((gray - black_point) / (ink - black_point), 0, 1).astype(np.float32)
+    steps.append(("background_removed", cleaned))
+
+    rows = np.flatnonzero(cleaned.any(axis=1))
+    cols = np.flatnonzero(cleaned.any(axis=0))
+    cropped = cleaned[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    steps.append(("cropped", cropped))
+
+    fitted = _fit_box(cropped)
+    steps.append(("resized", fitted))
+    image = _centre_by_mass(fitted)
+    steps.append(("centred", image))
+    return Preprocessed(image=image, steps=steps)
+
+
+def _decoded_and_gray(pixels: np.ndarray):
+    """The picture as decoded (alpha laid on paper) and its grayscale."""
+    has_alpha = pixels.shape[-1] in (2, 4)
+    colour = pixels[..., :-1] if has_alpha else pixels
+    if has_alpha:
+        alpha = pixels[..., -1:]
+        gray = _luma(colour)
+        seen = alpha[..., 0] >= 0.5
+        seen_gray = gray[seen] if seen.any() else gray[alpha[..., 0] > 0]
+        paper = 1.0
+        # Strokes all in one light colour (white on a transparent canvas) vanish on white paper: the
+        # drawing is in the alpha channel, so lay it on black instead.
+        if seen_gray.size and np.ptp(seen_gray) < FLAT and np.median(seen_gray) >= 0.5:
+            paper = 0.0
+        colour = colour * alpha + paper * (1 - alpha)
+    gray = _luma(colour)
+    decoded = colour if colour.shape[-1] == 3 else gray
+    return decoded, gray
+
+
+def _luma(colour: np.ndarray) -> np.ndarray:
+    return colour[..., 0] if colour.shape[-1] == 1 else (colour @ LUMA).astype(np.float32)
+
+
+def _fit_box(cropped: np.ndarray) -> np.ndarray:
+    """Longer side to BOX pixels, aspect kept; Lanczos filters as it shrinks, so thin strokes stay grey."""
+    height, width = cropped.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(np.ascontiguousarray(cropped, np.float32)).resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized), 0, 1)  # Lanczos rings a little past the ink's range
+
+
+def _centre_by_mass(fitted: np.ndarray) -> np.ndarray:
+    height, width = fitted.shape
+    mass = float(fitted.sum())
+    if mass <= 0:
+        raise PreprocessError("no_ink", "No digit found: the marks in the picture are too faint or too small.")
+    centre_row = float(fitted.sum(axis=1) @ np.arange(height)) / mass
+    centre_col = float(fitted.sum(axis=0) @ np.arange(width)) / mass
+    # Whole-pixel shifts, as MNIST's: no second blur. Clamped so no ink leaves the field.
+    top = int(np.clip(round(CENTRE - centre_row), 0, FIELD - height))
+    left = int(np.clip(round(CENTRE - centre_col), 0, FIELD - width))
+    image = np.zeros((FIELD, FIELD), np.float32)
+    image[top:top + height, left:left + width] = fitted
+    return image
