@@ -13,7 +13,7 @@ import math
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +36,6 @@ class Recipe:
     noise_kind: str = "gaussian"
     noise_blind: bool = False  # True: fresh noise each epoch, factor ~ U[0, 1] per image, both kinds
     learning_rate: float | None = None  # None: Keras's 'adam' defaults, as the seed
-    options: dict = field(default_factory=dict)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -121,7 +120,6 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
           eval_images: int | None = None):
     """Train recipe `name`, save its weights, measure it and record it in the manifest. Returns the entry."""
     import keras
-    import tensorflow as tf
 
     if name not in RECIPES:
         raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(RECIPES)}")

@@ -1,7 +1,6 @@
 """The shipped weights: present, intact, loadable, and as good as the manifest says."""
 import shutil
 
-import numpy as np
 import pytest
 
 from core import data, metrics, pretrained, train
