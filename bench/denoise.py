@@ -3,7 +3,7 @@
     python bench/denoise.py [--images N] [--repeats 50]
 
 Prints, per shipped denoiser: parameters; PSNR / SSIM at each noise factor and kind (EVAL_SEED noise,
-as the manifest); and milliseconds for one 10-digit forward pass via core.train.compiled_forward (what
+as the manifest); and milliseconds for one 10-digit forward pass via core.pretrained.compiled_forward (what
 the app calls) versus model.predict on the same batch, median of `repeats`, with their ratio.
 """
 import argparse
@@ -45,7 +45,7 @@ def main(argv=None):
     print("PSNR dB / SSIM per noise_factor\n" + header)
     rows = {"noisy input": None, **{n: pretrained.load(n) for n in names}}
     for label, model in rows.items():
-        forward = train.compiled_forward(model) if model is not None else None
+        forward = pretrained.compiled_forward(model) if model is not None else None
         for k in data.NOISE_KINDS:
             cells = []
             for f in factors:
@@ -60,7 +60,7 @@ def main(argv=None):
     print(f"{'model':<8} {'params':>9} {'app path':>10} {'predict':>10} {'ratio':>7}")
     for n in names:
         model = rows[n]
-        fast = train.compiled_forward(model)
+        fast = pretrained.compiled_forward(model)
         ours = median_ms(lambda: fast(batch10), a.repeats)
         theirs = median_ms(lambda: model.predict(batch10, verbose=0), a.repeats)
         print(f"{n:<8} {model.count_params():>9,} {ours:>10.2f} {theirs:>10.2f} {theirs / ours:>6.1f}×")

@@ -306,3 +306,33 @@ def _centre_by_mass(fitted: np.ndarray) -> np.ndarray:
     image = np.zeros((FIELD, FIELD), np.float32)
     image[top:top + height, left:left + width] = fitted
     return image
+
+
+# --- the other way: an MNIST digit as a person would hand it in -----------------------------------
+
+def on_paper(digit, side: int = 280, size: float = 0.7, stroke: int = 0, shift=(0.0, 0.0)) -> np.ndarray:
+    """An MNIST digit redrawn as a dark-on-white picture, as if photographed or drawn: (side, side) uint8.
+
+    `size`: the digit's 20-px box as a fraction of the picture; `stroke`: pixels (of the picture) added
+    to (or, negative, taken from) the pen's radius; `shift`: (down, right) as fractions of the room left
+    around the digit, in [-1, 1]. The your-digit page's samples and bench/preprocess.py draw with it.
+    """
+    digit = np.asarray(digit, np.float32)
+    if digit.dtype.kind != "f" or digit.max() > 1:
+        digit = digit / 255.0
+    if not 0.1 <= size <= 1.0:
+        raise ValueError(f"size must be within [0.1, 1], got {size}")
+    scaled = round(side * size * FIELD / BOX)  # MNIST's 28×28 field holds a 20×20 box
+    big = Image.fromarray((np.clip(digit, 0, 1) * 255).astype(np.uint8)).resize(
+        (scaled, scaled), Image.Resampling.BICUBIC)
+    if stroke:
+        from PIL import ImageFilter
+
+        grow = ImageFilter.MaxFilter if stroke > 0 else ImageFilter.MinFilter
+        big = big.filter(grow(2 * abs(int(stroke)) + 1))
+    paper = Image.new("L", (max(side, scaled), max(side, scaled)), 0)
+    room = max(side, scaled) - scaled
+    top = int(round(room / 2 * (1 + np.clip(shift[0], -1, 1))))
+    left = int(round(room / 2 * (1 + np.clip(shift[1], -1, 1))))
+    paper.paste(big, (left, top))
+    return 255 - np.asarray(paper.crop((0, 0, side, side)), np.uint8)

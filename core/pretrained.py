@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from core import data
 
 
@@ -69,6 +71,13 @@ def check(name: str, manifest: dict | None = None, folder: Path | None = None) -
     return ModelStatus(name, entry["file"], True, "", entry)
 
 
+def denoisers(manifest: dict | None = None) -> list[str]:
+    """Shipped models that clean noisy digits (they are measured at Gaussian 0.5), seed's first."""
+    manifest = load_manifest() if manifest is None else manifest
+    found = [name for name, e in manifest.items() if "gaussian_0.5" in e.get("metrics", {})]
+    return sorted(found, key=lambda n: (n != "seed_ae", n))
+
+
 def status(folder: Path | None = None) -> list[ModelStatus]:
     folder = _folder(folder)
     manifest = load_manifest(folder / "manifest.json")
@@ -92,3 +101,17 @@ def load(name: str, folder: Path | None = None):
         raise PretrainedError(f"pretrained/{st.file} does not fit the {name} architecture ({exc}). "
                               f"Regenerate it with: {regenerate_command(name)}") from exc
     return model
+
+
+def compiled_forward(model):
+    """The app's call path: one traced graph for any batch size, no `predict` machinery per call."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                     input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+    return lambda x: fn(tf.constant(np.asarray(x, np.float32))).numpy()
+
+
+def forward(name: str, folder: Path | None = None):
+    """The shipped model `name`, loaded and verified, as a fast function: images (N, 28, 28, 1) → outputs."""
+    return compiled_forward(load(name, folder))

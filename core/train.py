@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from core import data, models
+from core.pretrained import compiled_forward
 
 EVAL_SEED = 1234  # the noise every shipped metric is measured with, so tests can recompute it
 EVAL_FACTORS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -36,6 +37,7 @@ class Recipe:
     noise_kind: str = "gaussian"
     noise_blind: bool = False  # True: fresh noise each epoch, factor ~ U[0, 1] per image, both kinds
     learning_rate: float | None = None  # None: Keras's 'adam' defaults, as the seed
+    task: str = "denoise"  # "denoise": noisy → clean digit; "classify": digit → 10 probabilities
 
 
 RECIPES: dict[str, Recipe] = {
@@ -50,6 +52,16 @@ RECIPES: dict[str, Recipe] = {
         # Binary cross-entropy, not MSE: with a sigmoid output MSE's gradient vanishes once the net
         # paints everything black (it did, at 2e-3); cross-entropy's gradient on the logit does not.
         epochs=12, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
+    "unet_global": Recipe(
+        build=models.global_unet_denoiser,
+        description="U-Net with a global 128-d code (skip connections for detail, the code for shape), "
+                    "noise-blind like unet; adam with cosine decay, binary cross-entropy.",
+        epochs=12, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
+    "classifier": Recipe(
+        build=models.digit_classifier,
+        description="Digit classifier for the your-digit page: functional CNN with in-model shift/turn/zoom "
+                    "augmentation and dropout; adam with cosine decay, cross-entropy on the labels.",
+        epochs=10, batch_size=128, loss="sparse_categorical_crossentropy", learning_rate=1e-3, task="classify"),
 }
 
 
@@ -65,6 +77,17 @@ class FreshNoise:
 
     def epoch(self):
         return data.add_mixed_noise(self.x, self.rng)
+
+
+def evaluate_classifier(model, x_test_uint8, y_test, batch_size: int = 500) -> dict:
+    """Test accuracy overall, on the first 1,000 digits (what the tests recompute) and per class."""
+    forward = compiled_forward(model)
+    x = data.to_float(x_test_uint8)
+    pred = np.concatenate([forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).argmax(1)
+    right = pred == np.asarray(y_test)
+    return {"accuracy": float(right.mean()), "accuracy_first_1000": float(right[:1000].mean()),
+            "errors": int((~right).sum()),
+            "per_class_accuracy": {str(d): round(float(right[y_test == d].mean()), 4) for d in range(10)}}
 
 
 def evaluate(model, x_test_uint8, batch_size: int = 500) -> dict:
@@ -97,15 +120,6 @@ def evaluate(model, x_test_uint8, batch_size: int = 500) -> dict:
     return out
 
 
-def compiled_forward(model):
-    """The app's call path: one traced graph for any batch size, no `predict` machinery per call."""
-    import tensorflow as tf
-
-    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
-                     input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
-    return lambda x: fn(tf.constant(np.asarray(x, np.float32))).numpy()
-
-
 def _versions() -> dict:
     import keras
     import tensorflow as tf
@@ -132,7 +146,7 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     out = Path(out) if out is not None else data.PRETRAINED_DIR
 
     keras.utils.set_random_seed(seed)
-    ((x_train_u8, _), (x_test_u8, _)), source = data.load_mnist(data_path)
+    ((x_train_u8, y_train), (x_test_u8, y_test)), source = data.load_mnist(data_path)
     x_train, x_test = data.to_float(x_train_u8), data.to_float(x_test_u8)
     print(f"[{name}] data: {source}; train {len(x_train)}, test {len(x_test)}", flush=True)
 
@@ -142,12 +156,15 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     else:
         steps = epochs * math.ceil(len(x_train) / batch_size)
         optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
-    model.compile(optimizer=optimizer, loss=r.loss)
+    model.compile(optimizer=optimizer, loss=r.loss, metrics=["accuracy"] if r.task == "classify" else None)
 
     rng = np.random.default_rng(seed)
     x_test_noisy = data.add_noise(x_test, noise_factor, noise_kind, seed=rng)
     t0 = time.time()
-    if r.noise_blind:
+    if r.task == "classify":
+        model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
+                  validation_data=(x_test, y_test), callbacks=list(callbacks), verbose=verbose)
+    elif r.noise_blind:
         fresh = FreshNoise(x_train, seed)
         for epoch in range(epochs):
             print(f"[{name}] epoch {epoch + 1}/{epochs}", flush=True)
@@ -165,20 +182,22 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     model.save_weights(weights)
     print(f"[{name}] trained in {train_seconds:.0f} s; measuring on the shipped test digits", flush=True)
     # Metrics are measured on the shipped sample when it exists, so tests and app see the same digits.
-    sample = (data.load_sample()[0] if data.SAMPLE_PATH.exists() else x_test_u8)[:eval_images]
+    sample, labels = data.load_sample() if data.SAMPLE_PATH.exists() else (x_test_u8, y_test)
+    sample, labels = sample[:eval_images], labels[:eval_images]
     from core.pretrained import load_manifest, sha256
 
     entry = {
         "file": weights.name, "sha256": sha256(weights), "recipe": name, "description": r.description,
         "options": {"epochs": epochs, "batch_size": batch_size, "loss": r.loss,
                     "optimizer": "adam" if r.learning_rate is None else f"adam, cosine decay from {r.learning_rate}",
-                    "noise": ("blind: factor ~ U[0,1] per image, gaussian or salt_and_pepper, fresh every epoch"
+                    "noise": ("none: clean digits" if r.task == "classify" else
+                              "blind: factor ~ U[0,1] per image, gaussian or salt_and_pepper, fresh every epoch"
                               if r.noise_blind else f"{noise_kind} {noise_factor}, drawn once")},
         "params": int(model.count_params()), "data_source": source, "epochs": epochs, "seed": seed,
         "train_seconds": round(train_seconds, 1), "versions": _versions(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "eval": {"images": int(len(sample)), "noise_seed": EVAL_SEED},
-        "metrics": evaluate(model, sample),
+        "metrics": evaluate_classifier(model, sample, labels) if r.task == "classify" else evaluate(model, sample),
     }
     manifest_path = out / "manifest.json"
     with open(out / ".manifest.lock", "w") as lock:  # two trainings may finish at the same moment
@@ -186,6 +205,11 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         manifest = load_manifest(manifest_path)
         manifest[name] = entry
         manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
+    if r.task == "classify":
+        m = entry["metrics"]
+        print(f"[{name}] test accuracy {m['accuracy']:.4%} ({m['errors']} errors); wrote {weights} and "
+              f"{manifest_path}", flush=True)
+        return entry
     m = entry["metrics"]["gaussian_0.5"]
     print(f"[{name}] gaussian 0.5: PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, BCE {m['bce']:.4f} "
           f"(noisy input {m['noisy_psnr']:.2f} dB); wrote {weights} and {manifest_path}", flush=True)

@@ -14,7 +14,6 @@ if "lang" not in st.session_state:
     PagesManager.uses_pages_directory = False
     st.rerun()
 t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
-DENOISERS = ("seed_ae", "unet")  # shipped denoisers, in the order they are shown
 MAX_DIGITS = 50
 
 SEED_CODE = """\
@@ -37,11 +36,7 @@ def test_digits():
     return data.load_sample()
 
 
-@st.cache_resource(show_spinner=False)
-def denoiser(name):
-    from core.train import compiled_forward  # TensorFlow loads here, once per process
-
-    return compiled_forward(pretrained.load(name))
+denoiser = st.cache_resource(show_spinner=False)(pretrained.forward)  # TensorFlow loads on the first call
 
 
 def parse_indices(text):
@@ -105,7 +100,8 @@ else:
             ss.digit_seed += 1
     idx = np.sort(np.random.default_rng(ss.digit_seed).choice(pool, size=min(count, len(pool)), replace=False))
 
-names = st.multiselect(t("denoise.models"), DENOISERS, default=list(DENOISERS), key="models",
+shipped = pretrained.denoisers(manifest)
+names = st.multiselect(t("denoise.models"), shipped, default=shipped, key="models",
                        format_func=lambda n: t(f"model.{n}"))
 
 x = data.to_float(x_all[idx])

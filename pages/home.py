@@ -34,10 +34,14 @@ for s in statuses:
         c1, c2 = st.columns([2, 3])
         c1.markdown(f"**{t(f'model.{s.name}')}**  \n`pretrained/{s.file}`")
         if s.ok:
-            m = s.entry["metrics"]["gaussian_0.5"]
-            c2.markdown(t("home.model_ok", psnr=f"{m['psnr']:.2f}", ssim=f"{m['ssim']:.3f}",
-                          params=f"{s.entry['params']:,}", epochs=s.entry["epochs"],
-                          images=f"{s.entry['eval']['images']:,}"))
+            m = s.entry["metrics"]
+            facts = dict(params=f"{s.entry['params']:,}", epochs=s.entry["epochs"],
+                         images=f"{s.entry['eval']['images']:,}")
+            if "accuracy" in m:
+                c2.markdown(t("home.model_ok_classifier", accuracy=f"{m['accuracy']:.2%}", **facts))
+            else:
+                m = m["gaussian_0.5"]
+                c2.markdown(t("home.model_ok", psnr=f"{m['psnr']:.2f}", ssim=f"{m['ssim']:.3f}", **facts))
         else:
             c2.error(s.problem, icon=":material/error:")
 

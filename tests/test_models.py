@@ -45,3 +45,36 @@ def test_unet_shapes_and_output_range():
 def test_unet_refuses_a_depth_that_does_not_fit():
     with pytest.raises(ValueError, match="depth"):
         models.unet_denoiser(depth=3)
+
+
+def test_global_unet_has_skips_and_a_whole_image_code():
+    m = models.global_unet_denoiser()
+    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
+    y = np.asarray(m(x, training=False))
+    assert y.shape == (3, 28, 28, 1) and y.min() >= 0 and y.max() <= 1
+    assert m.count_params() == 1_118_193
+    assert m.get_layer("global_code").output.shape[1:] == (128,)
+    assert {"up1_skip", "up2_skip", "bottleneck_with_code"} <= {layer.name for layer in m.layers}
+    with pytest.raises(ValueError, match="three widths"):
+        models.global_unet_denoiser(filters=(16, 32))
+
+
+def test_classifier_gives_probabilities_and_augments_only_in_training():
+    m = models.digit_classifier()
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
+    p = np.asarray(m(x, training=False))
+    assert p.shape == (4, 10) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    assert np.array_equal(p, np.asarray(m(x, training=False)))  # inference is deterministic
+    assert {layer.name for layer in m.layers} >= {"aug_stroke", "aug_rotate", "aug_zoom", "aug_shift"}
+
+
+def test_random_stroke_width_thickens_and_thins_in_training_only():
+    from core import data
+
+    x = data.to_float(data.load_sample()[0][:64])
+    layer = models.RandomStrokeWidth(seed=3)
+    assert np.array_equal(np.asarray(layer(x, training=False)), x)
+    y = np.asarray(layer(x, training=True))
+    ratio = y.sum(axis=(1, 2, 3)) / x.sum(axis=(1, 2, 3))
+    assert y.min() >= 0 and y.max() <= 1
+    assert (ratio > 1.2).any() and (ratio < 0.8).any()  # some digits got bolder, some thinner

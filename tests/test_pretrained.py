@@ -28,7 +28,7 @@ def test_weights_verify_load_and_score_as_recorded(name, test_set):
     model = pretrained.load(name)
     assert model.count_params() == entry["params"]
     clean, noisy = test_set
-    recon = train.compiled_forward(model)(noisy)
+    recon = pretrained.compiled_forward(model)(noisy)
     measured = float(metrics.psnr(clean, recon).mean())
     assert abs(measured - entry["metrics"]["gaussian_0.5"]["psnr_first_1000"]) < 0.1
 

@@ -15,7 +15,7 @@ def small_mnist(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("name", ["seed_ae", "unet"])
+@pytest.mark.parametrize("name", ["seed_ae", "unet", "unet_global"])
 def test_train_writes_weights_and_a_complete_manifest_entry(name, small_mnist, tmp_path):
     out = tmp_path / "out"
     rc = train.main([name, "--epochs", "1", "--batch-size", "64", "--data", str(small_mnist), "--out", str(out),
@@ -50,3 +50,16 @@ def test_noise_blind_data_is_fresh_every_epoch():
     assert a.shape == b.shape == x.shape
     assert not np.array_equal(a, b)
     assert np.array_equal(train.FreshNoise(x, seed=0).epoch(), a)  # and reproducible from the seed
+
+
+def test_classifier_recipe_trains_and_records_accuracy(small_mnist, tmp_path):
+    out = tmp_path / "out"
+    assert train.main(["classifier", "--epochs", "1", "--data", str(small_mnist), "--out", str(out),
+                       "--eval-images", "300"]) == 0
+    e = json.loads((out / "manifest.json").read_text())["classifier"]
+    m = e["metrics"]
+    assert 0 <= m["accuracy"] <= 1 and m["errors"] == round((1 - m["accuracy"]) * 300)
+    assert set(m["per_class_accuracy"]) == {str(d) for d in range(10)}
+    assert e["options"]["noise"].startswith("none")
+    assert pretrained.check("classifier", folder=out).ok
+    assert "classifier" not in pretrained.denoisers(json.loads((out / "manifest.json").read_text()))

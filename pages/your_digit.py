@@ -1,0 +1,171 @@
+"""Your digit: upload or draw one, watch it become an MNIST digit, and see what every model makes of it."""
+import math
+
+import numpy as np
+import streamlit as st
+
+from core import data, grids, i18n, preprocess, pretrained
+
+if "lang" not in st.session_state:
+    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
+    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+ss = st.session_state
+
+LIMITS = dict(limit_mb=preprocess.MAX_BYTES // 2**20, megapixels=f"{preprocess.MAX_PIXELS / 1e6:g}",
+              min_side=preprocess.MIN_SIDE)
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+CANVAS_SIDE = 280
+STEP_WIDTH = 120  # px on screen for each preprocessing step
+
+
+@st.cache_data(show_spinner=False)
+def test_digits():
+    return data.load_sample()
+
+
+model = st.cache_resource(show_spinner=False)(pretrained.forward)  # TensorFlow loads on the first call
+
+
+def big(image):
+    """A 28×28 float image as crisp uint8 pixels for the screen (no blur from the browser's scaling)."""
+    return grids.tile(np.asarray(image)[None], per_line=1, scale=4, gap=0)
+
+
+def screen(name, step):
+    """A step's array as st.image shows it: in a square (a long thin "1" would tower over the row),
+    floats as uint8, 28×28 enlarged crisply."""
+    step = np.clip(np.asarray(step, np.float32), 0, 1)
+    if step.shape[:2] == (28, 28):
+        return big(step)
+    height, width = step.shape[:2]
+    side = max(height, width)
+    # After background removal the paper is black by construction; before, it is what the border shows.
+    late = preprocess.STEPS.index(name) > preprocess.STEPS.index("inverted")
+    paper = 0.0 if late else np.median(np.concatenate([step[0], step[-1], step[:, 0], step[:, -1]]), axis=0)
+    square = np.empty((side, side) + step.shape[2:], np.float32)
+    square[...] = paper
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top:top + height, left:left + width] = step
+    return (square * 255).astype(np.uint8)
+
+
+def draw():
+    """The canvas's RGBA pixels, or None while nothing is drawn."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception as exc:  # the package is missing, or its frontend could not register here
+        st.warning(t("digit.canvas_missing", detail=type(exc).__name__))
+        return None
+    ss.setdefault("canvas_round", 0)
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    width = c1.slider(t("digit.brush"), 6, 40, 18, key="brush")
+    if c2.button(t("digit.clear"), icon=":material/ink_eraser:"):
+        ss.canvas_round += 1  # a new key is a new, empty canvas
+    result = st_canvas(stroke_width=width, stroke_color="#000000", background_color="#FFFFFF",
+                       height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
+                       return_image_data=True, key=f"canvas_{ss.canvas_round}")
+    drawn = bool(result.json_data and result.json_data.get("objects"))
+    if not drawn:
+        st.info(t("digit.draw_hint"))
+        return None
+    return result.image_data
+
+
+def sample():
+    x_all, y_all = test_digits()
+    ss.setdefault("sample_index", 7)
+    c1, c2, c3 = st.columns([1.3, 1.6, 1.5], vertical_alignment="bottom")
+    if c3.button(t("digit.random_sample"), icon=":material/shuffle:"):
+        ss.sample_index = int(np.random.default_rng().integers(len(x_all)))
+    index = c1.number_input(t("digit.sample_index"), 0, len(x_all) - 1, key="sample_index")
+    pen = c2.slider(t("digit.sample_pen"), -3, 6, 2, key="sample_pen")
+    picture = preprocess.on_paper(x_all[index], 280, 0.6, pen, (0.3, -0.4))
+    st.image(picture, caption=t("digit.sample_caption", index=index, label=int(y_all[index])), width=CANVAS_SIDE)
+    return picture
+
+
+def upload():
+    file = st.file_uploader(t("digit.upload"), type=UPLOAD_TYPES, key="digit_upload",
+                            help=t("digit.upload_help", **LIMITS))
+    if file is None:
+        st.info(t("digit.upload_hint"))
+    return file
+
+
+st.title(t("digit.title"))
+st.caption(t("digit.lead"))
+
+source = st.segmented_control(t("digit.source"), ("upload", "draw", "sample"), default="sample", key="digit_source",
+                              format_func=lambda s: t(f"digit.source.{s}"), required=True)
+left, right = st.columns([2, 3], gap="large")
+with left:
+    picture = {"upload": upload, "draw": draw, "sample": sample}[source]()
+
+if picture is None:
+    st.stop()
+try:
+    prepared = preprocess.to_mnist(picture)
+except preprocess.PreprocessError as exc:
+    # Worded from the reason, so it reads in the page's language; the next upload simply replaces it.
+    st.error(t("digit.error", message=t(f"digit.error.{exc.reason}", **LIMITS)), icon=":material/image_not_supported:")
+    st.caption(t("digit.error_next"))
+    st.stop()
+
+with right:
+    st.subheader(t("digit.steps"))
+    steps = prepared.steps
+    numbered = list(enumerate(steps, 1))
+    for start in range(0, len(numbered), 4):
+        for col, (i, (name, step)) in zip(st.columns(4), numbered[start:start + 4]):
+            col.image(screen(name, step), caption=f"{i}. {t(f'digit.step.{name}')}", width=STEP_WIDTH)
+
+digit = prepared.image[None, :, :, None]
+manifest = pretrained.load_manifest()
+
+st.subheader(t("digit.prediction"))
+try:
+    probabilities = model("classifier")(digit)[0]
+except pretrained.PretrainedError as exc:
+    st.error(t("error.model", name=t("model.classifier"), detail=str(exc)), icon=":material/error:")
+else:
+    c1, c2 = st.columns([1, 2], vertical_alignment="center")
+    c1.image(big(prepared.image), width=140)
+    with c2:
+        for d in np.argsort(probabilities)[::-1][:3]:
+            st.progress(float(probabilities[d]), text=t("digit.top", digit=int(d), p=f"{probabilities[d]:.1%}"))
+        if probabilities.max() < 0.5:
+            st.warning(t("digit.unsure", p=f"{probabilities.max():.0%}"))
+        m = manifest.get("classifier", {})
+        if "metrics" in m:
+            st.caption(t("digit.classifier_caption", accuracy=f"{m['metrics']['accuracy']:.2%}",
+                         images=f"{m['eval']['images']:,}"))
+
+st.subheader(t("digit.denoise"))
+st.caption(t("digit.denoise_lead"))
+c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, 0.5, 0.05, key="digit_noise_factor",
+                         help=t("denoise.noise_factor_help"))
+kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key="digit_noise_kind",
+                format_func=lambda k: t(f"noise.{k}"))
+noisy = data.add_noise(digit, noise_factor, kind, seed=0)
+
+from core import metrics  # noqa: E402  (TensorFlow, only once a digit is there to clean)
+
+shown = [(t("digit.row.yours"), digit, None), (t("digit.row.noisy"), noisy, metrics.psnr(digit, noisy)[0])]
+for name in pretrained.denoisers(manifest):
+    try:
+        cleaned = model(name)(noisy)
+    except pretrained.PretrainedError as exc:  # this model is broken; the others still show
+        st.error(t("error.model", name=t(f"model.{name}"), detail=str(exc)), icon=":material/error:")
+        continue
+    shown.append((t(f"model.{name}"), cleaned, metrics.psnr(digit, cleaned)[0]))
+for col, (label, image, psnr) in zip(st.columns(len(shown)), shown):
+    col.image(big(image[0, :, :, 0]), width=140)
+    col.markdown(f"**{label}**")
+    if psnr is not None:
+        col.caption("PSNR ∞" if math.isinf(psnr) else f"PSNR {psnr:.2f} dB")
