@@ -33,3 +33,24 @@ def bce(reference, image):
     """Mean per-pixel binary cross-entropy per image: the seed autoencoder's training loss."""
     fn = lambda r, x: tf.reduce_mean(tf.keras.losses.binary_crossentropy(r, x), axis=(1, 2))  # noqa: E731
     return _per_image(fn, reference, image)
+
+
+def neg_elbo(vae, images, samples: int = 1, seed: int = 0, batch_size: int = 1000):
+    """Negative ELBO per image in nats (lower = the VAE finds the digit more typical): summed per-pixel
+    binary cross-entropy + KL, averaged over `samples` draws of z. Same `seed` → same figures."""
+    x = np.asarray(images, np.float32)
+    total = np.zeros(len(x), np.float64)
+    for k in range(samples):
+        for i in range(0, len(x), batch_size):
+            # one fixed draw per (sample, batch): the figures repeat exactly for the same batch_size
+            recon, kl = vae.neg_elbo(tf.constant(x[i:i + batch_size]), seed=seed + 7919 * k + i)
+            total[i:i + batch_size] += np.asarray(recon) + np.asarray(kl)
+    return total / samples
+
+
+def roc(is_anomaly, score):
+    """(false positive rates, true positive rates, thresholds, AUROC) from scikit-learn; higher score = more anomalous."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fpr, tpr, thresholds = roc_curve(is_anomaly, score)
+    return fpr, tpr, thresholds, float(roc_auc_score(is_anomaly, score))

@@ -147,6 +147,115 @@ def digit_classifier(num_classes: int = 10) -> keras.Model:
     return keras.Model(digit, probabilities, name="digit_classifier")
 
 
+# ─── What the seed wished for: a variational autoencoder ────────────────────────────────────────────
+
+class Sampling(layers.Layer):
+    """z = mean + σ·ε, ε ~ N(0, I): the reparameterisation trick, so gradients reach mean and log σ²."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        eps = keras.random.normal(keras.ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + keras.ops.exp(0.5 * z_log_var) * eps
+
+
+class VAE(keras.Model):
+    """Encoder → (mean, log σ²) → sampled z → decoder logits. Loss: summed per-pixel binary cross-entropy
+    plus KL(q(z|x) ‖ N(0, I)), i.e. the negative ELBO in nats per image.
+
+    Written with keras.ops and `compute_loss` only (no GradientTape), so `fit` runs on any Keras backend.
+    Called on images it returns the decoded means of their latent means: a deterministic reconstruction.
+    """
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.sampler = encoder, decoder, Sampling(name="sampling")
+
+    def build(self, input_shape=None):  # encoder and decoder are functional models, built already
+        self.built = True
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.decoder.input_shape[-1])
+
+    def call(self, x, training=False):
+        z_mean, _ = self.encoder(x, training=training)
+        return keras.ops.sigmoid(self.decoder(z_mean, training=training))
+
+    def decode(self, z):
+        return keras.ops.sigmoid(self.decoder(z, training=False))
+
+    def neg_elbo(self, x, training=False, seed=None):
+        """Per image: (reconstruction nats, KL nats), one z sample each; an int `seed` fixes that sample."""
+        z_mean, z_log_var = self.encoder(x, training=training)
+        if seed is None:
+            z = self.sampler([z_mean, z_log_var])
+        else:
+            z = z_mean + keras.ops.exp(0.5 * z_log_var) * keras.random.normal(keras.ops.shape(z_mean), seed=seed)
+        logits = self.decoder(z, training=training)
+        recon = keras.ops.sum(keras.ops.binary_crossentropy(x, logits, from_logits=True), axis=(1, 2, 3))
+        kl = -0.5 * keras.ops.sum(1 + z_log_var - keras.ops.square(z_mean) - keras.ops.exp(z_log_var), axis=-1)
+        return recon, kl
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        recon, kl = self.neg_elbo(x, training=training)
+        return keras.ops.mean(recon + kl)
+
+
+def vae(latent_dim: int = 2, filters=(32, 64), dense: int = 256) -> VAE:
+    """Our convolutional VAE. `vae.encoder` (28×28 → z mean, log σ²) and `vae.decoder` (z → 28×28 logits)
+    are models of their own, so the lab can map digits to the plane and decode any point of it.
+
+    Same shape of network as the keras.io example (two stride-2 convolutions each way) but with a
+    dense layer of 256 units on both sides where it has 16 on one: a 2-D code has to be unpacked into
+    a whole digit, and 16 units were the bottleneck. Dense layers cost little on a CPU; convolutions
+    at 28×28 cost much, so none were added there.
+    """
+    _check_positive(latent_dim=latent_dim, dense=dense)
+    f1, f2 = filters
+    digit = keras.Input(shape=(28, 28, 1), name="digit")
+    x = layers.Conv2D(f1, 3, strides=2, padding="same", activation="relu", name="enc_conv1")(digit)
+    x = layers.Conv2D(f2, 3, strides=2, padding="same", activation="relu", name="enc_conv2")(x)
+    x = layers.Dense(dense, activation="relu", name="enc_dense")(layers.Flatten(name="enc_flatten")(x))
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    encoder = keras.Model(digit, [z_mean, z_log_var], name="encoder")
+
+    z = keras.Input(shape=(latent_dim,), name="z")
+    x = layers.Dense(dense, activation="relu", name="dec_dense")(z)
+    x = layers.Dense(7 * 7 * f2, activation="relu", name="dec_dense_map")(x)
+    x = layers.Reshape((7, 7, f2), name="dec_reshape")(x)
+    x = layers.Conv2DTranspose(f2, 3, strides=2, padding="same", activation="relu", name="dec_upconv1")(x)
+    x = layers.Conv2DTranspose(f1, 3, strides=2, padding="same", activation="relu", name="dec_upconv2")(x)
+    logits = layers.Conv2D(1, 3, padding="same", name="logits")(x)
+    decoder = keras.Model(z, logits, name="decoder")
+    return _built(VAE(encoder, decoder, name="vae"))
+
+
+def keras_io_vae(latent_dim: int = 2) -> VAE:
+    """The keras.io VAE example's architecture (Conv 32/64 stride 2, Dense 16), as the benchmark's baseline."""
+    digit = keras.Input(shape=(28, 28, 1), name="digit")
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(digit)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Dense(16, activation="relu")(layers.Flatten()(x))
+    encoder = keras.Model(digit, [layers.Dense(latent_dim, name="z_mean")(x),
+                                  layers.Dense(latent_dim, name="z_log_var")(x)], name="encoder")
+    z = keras.Input(shape=(latent_dim,))
+    x = layers.Reshape((7, 7, 64))(layers.Dense(7 * 7 * 64, activation="relu")(z))
+    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+    decoder = keras.Model(z, layers.Conv2DTranspose(1, 3, padding="same", name="logits")(x), name="decoder")
+    return _built(VAE(encoder, decoder, name="keras_io_vae"))
+
+
+def _built(model: VAE) -> VAE:
+    model(keras.ops.zeros((1, 28, 28, 1)))  # a subclassed model has weights (and a count) once called
+    return model
+
+
 # ─── Month 5, part 1: the functional API and its Sequential twin ────────────────────────────────────
 
 def functional_example(num_classes: int = 7) -> keras.Model:

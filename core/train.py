@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import fcntl
+import functools
 import json
 import math
 import platform
@@ -37,7 +38,8 @@ class Recipe:
     noise_kind: str = "gaussian"
     noise_blind: bool = False  # True: fresh noise each epoch, factor ~ U[0, 1] per image, both kinds
     learning_rate: float | None = None  # None: Keras's 'adam' defaults, as the seed
-    task: str = "denoise"  # "denoise": noisy → clean digit; "classify": digit → 10 probabilities
+    task: str = "denoise"  # "denoise": noisy → clean digit; "classify": digit → 10 probabilities; "vae"
+    digits: tuple | None = None  # train on these digits only (one-class anomaly models); None: all
 
 
 RECIPES: dict[str, Recipe] = {
@@ -62,7 +64,22 @@ RECIPES: dict[str, Recipe] = {
         description="Digit classifier for the your-digit page: functional CNN with in-model shift/turn/zoom "
                     "augmentation and dropout; adam with cosine decay, cross-entropy on the labels.",
         epochs=10, batch_size=128, loss="sparse_categorical_crossentropy", learning_rate=1e-3, task="classify"),
+    "vae": Recipe(
+        build=models.vae,
+        description="Convolutional VAE with a 2-D latent space, for the latent map: all 60,000 training "
+                    "digits, labels unused; adam with cosine decay; loss = summed BCE + KL.",
+        epochs=20, batch_size=128, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae"),
 }
+# One-class anomaly models: a VAE that has only ever seen one digit. A 16-d code (not 2) so that it
+# can model that digit's variety well; what it cannot model well is, by construction, the other digits.
+ONE_CLASS_LATENT = 16
+for _d in range(10):
+    RECIPES[f"oneclass_{_d}"] = Recipe(
+        build=functools.partial(models.vae, latent_dim=ONE_CLASS_LATENT),
+        description=f"One-class VAE (16-d code) trained only on the training images of digit {_d}; its "
+                    "negative ELBO is the anomaly score.",
+        epochs=30, batch_size=128, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae",
+        digits=(_d,))
 
 
 class FreshNoise:
@@ -77,6 +94,20 @@ class FreshNoise:
 
     def epoch(self):
         return data.add_mixed_noise(self.x, self.rng)
+
+
+def evaluate_vae(model, x_test_uint8, y_test, digits=None) -> dict:
+    """Negative ELBO (nats, EVAL_SEED draws) overall and on the first 1,000 digits; for a model of some
+    digits only, the AUROC of that score at telling the other digits from them."""
+    from core import metrics
+
+    score = metrics.neg_elbo(model, data.to_float(x_test_uint8), seed=EVAL_SEED)
+    out = {"neg_elbo": float(score.mean()), "neg_elbo_first_1000": float(score[:1000].mean())}
+    if digits is not None:
+        normal = np.isin(y_test, digits)
+        out.update(normal_digits=list(digits), neg_elbo_normal=float(score[normal].mean()),
+                   neg_elbo_anomalous=float(score[~normal].mean()), auroc=metrics.roc(~normal, score)[3])
+    return out
 
 
 def evaluate_classifier(model, x_test_uint8, y_test, batch_size: int = 500) -> dict:
@@ -156,12 +187,24 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     else:
         steps = epochs * math.ceil(len(x_train) / batch_size)
         optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
-    model.compile(optimizer=optimizer, loss=r.loss, metrics=["accuracy"] if r.task == "classify" else None)
+    if r.task == "vae":
+        keep = np.isin(y_train, r.digits) if r.digits is not None else np.ones(len(y_train), bool)
+        x_train, y_train = x_train[keep], y_train[keep]
+        print(f"[{name}] training on {len(x_train)} digits" + (f" ({r.digits})" if r.digits else ""), flush=True)
+        if r.learning_rate is not None:
+            steps = epochs * math.ceil(len(x_train) / batch_size)
+            optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
+        model.compile(optimizer=optimizer)  # the loss is the model's own: the negative ELBO
+    else:
+        model.compile(optimizer=optimizer, loss=r.loss, metrics=["accuracy"] if r.task == "classify" else None)
 
     rng = np.random.default_rng(seed)
     x_test_noisy = data.add_noise(x_test, noise_factor, noise_kind, seed=rng)
     t0 = time.time()
-    if r.task == "classify":
+    if r.task == "vae":
+        model.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
+                  verbose=verbose)
+    elif r.task == "classify":
         model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
                   validation_data=(x_test, y_test), callbacks=list(callbacks), verbose=verbose)
     elif r.noise_blind:
@@ -190,14 +233,15 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         "file": weights.name, "sha256": sha256(weights), "recipe": name, "description": r.description,
         "options": {"epochs": epochs, "batch_size": batch_size, "loss": r.loss,
                     "optimizer": "adam" if r.learning_rate is None else f"adam, cosine decay from {r.learning_rate}",
-                    "noise": ("none: clean digits" if r.task == "classify" else
+                    "noise": ("none: clean digits" if r.task in ("classify", "vae") else
                               "blind: factor ~ U[0,1] per image, gaussian or salt_and_pepper, fresh every epoch"
                               if r.noise_blind else f"{noise_kind} {noise_factor}, drawn once")},
         "params": int(model.count_params()), "data_source": source, "epochs": epochs, "seed": seed,
         "train_seconds": round(train_seconds, 1), "versions": _versions(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "eval": {"images": int(len(sample)), "noise_seed": EVAL_SEED},
-        "metrics": evaluate_classifier(model, sample, labels) if r.task == "classify" else evaluate(model, sample),
+        "metrics": (evaluate_classifier(model, sample, labels) if r.task == "classify" else
+                    evaluate_vae(model, sample, labels, r.digits) if r.task == "vae" else evaluate(model, sample)),
     }
     manifest_path = out / "manifest.json"
     with open(out / ".manifest.lock", "w") as lock:  # two trainings may finish at the same moment
@@ -205,6 +249,12 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         manifest = load_manifest(manifest_path)
         manifest[name] = entry
         manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
+    if r.task == "vae":
+        m = entry["metrics"]
+        print(f"[{name}] test negative ELBO {m['neg_elbo']:.2f} nats" +
+              (f"; AUROC {m['auroc']:.4f} for digits {r.digits} against the rest" if "auroc" in m else "") +
+              f"; wrote {weights} and {manifest_path}", flush=True)
+        return entry
     if r.task == "classify":
         m = entry["metrics"]
         print(f"[{name}] test accuracy {m['accuracy']:.4%} ({m['errors']} errors); wrote {weights} and "

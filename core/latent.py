@@ -1,0 +1,131 @@
+"""Latent spaces: where the VAE puts each digit, what it decodes anywhere on its map, and — for
+contrast — the seed autoencoder's 128-d codes flattened to 2-D by PCA and t-SNE.
+
+    python -m core.latent --write-maps    # the seed AE's PCA and t-SNE maps → pretrained/seed_ae_maps.npz
+
+t-SNE of 10,000 codes takes a minute or two on a laptop, so it is computed once and shipped.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import sys
+
+import numpy as np
+
+from core import data
+
+MAPS_FILE = "seed_ae_maps.npz"
+MAX_GRID = 30  # the manifold grid: at most 30×30 decoded digits, as the keras.io example
+MAX_STEPS = 30  # interpolation strip
+
+
+def encode(vae, images, batch_size: int = 2000) -> np.ndarray:
+    """The latent mean of each image: (N, latent_dim)."""
+    x = np.asarray(images, np.float32)
+    return np.concatenate([np.asarray(vae.encoder(x[i:i + batch_size], training=False)[0])
+                           for i in range(0, len(x), batch_size)])
+
+
+def decode(vae, z) -> np.ndarray:
+    """Digits (N, 28, 28, 1) in [0, 1] for latent points (N, latent_dim)."""
+    return np.asarray(vae.decode(np.asarray(z, np.float32).reshape(-1, vae.latent_dim)))
+
+
+def manifold(vae, n: int, extent: float, centre=(0.0, 0.0)) -> np.ndarray:
+    """n×n decoded digits on a square grid of side 2·extent around `centre`, top row = largest z2."""
+    if not 2 <= n <= MAX_GRID:
+        raise ValueError(f"the grid must be 2 to {MAX_GRID} digits a side, not {n}")
+    if not extent > 0:
+        raise ValueError(f"the extent must be positive, not {extent}")
+    z1 = np.linspace(centre[0] - extent, centre[0] + extent, n)
+    z2 = np.linspace(centre[1] + extent, centre[1] - extent, n)
+    grid = np.stack(np.meshgrid(z1, z2), axis=-1).reshape(-1, 2)
+    return decode(vae, grid)
+
+
+def interpolate(vae, a, b, steps: int) -> np.ndarray:
+    """`steps` decoded digits on the straight line between the latent means of images a and b."""
+    if not 2 <= steps <= MAX_STEPS:
+        raise ValueError(f"the strip must have 2 to {MAX_STEPS} steps, not {steps}")
+    za, zb = encode(vae, np.stack([a, b]))
+    t = np.linspace(0, 1, steps)[:, None]
+    return decode(vae, (1 - t) * za + t * zb)
+
+
+def seed_codes(autoencoder, images, batch_size: int = 2000) -> np.ndarray:
+    """The seed autoencoder's 128-d code (its GlobalAveragePooling2D output) for each image."""
+    import keras
+
+    encoder = keras.Model(autoencoder.input, autoencoder.get_layer("code_128d").output)
+    x = np.asarray(images, np.float32)
+    return np.concatenate([np.asarray(encoder(x[i:i + batch_size], training=False))
+                           for i in range(0, len(x), batch_size)])
+
+
+def seed_maps(codes, seed: int = 0) -> dict:
+    """The 128-d codes mapped to 2-D: PCA (linear, keeps the widest spread) and t-SNE (keeps neighbours)."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    pca = PCA(n_components=2, random_state=seed).fit(codes)
+    return {"pca": pca.transform(codes).astype(np.float32),
+            "pca_explained": pca.explained_variance_ratio_.astype(np.float32),
+            "tsne": TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(codes)
+            .astype(np.float32)}
+
+
+def thumbnails(images_uint8) -> list[str]:
+    """Each 28×28 digit as a PNG data URL, for hover tooltips on the maps (about 300 bytes each)."""
+    from PIL import Image
+
+    out = []
+    for img in np.asarray(images_uint8):
+        buffer = io.BytesIO()
+        Image.fromarray(img).resize((56, 56), Image.Resampling.NEAREST).save(buffer, "PNG", optimize=True)
+        out.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+    return out
+
+
+def write_maps(folder=None) -> str:
+    """Compute the seed AE's maps of the shipped test digits and save them beside its weights."""
+    from core import pretrained
+
+    folder = data.PRETRAINED_DIR if folder is None else folder
+    x, _ = data.load_sample()
+    codes = seed_codes(pretrained.load("seed_ae"), data.to_float(x))
+    maps = seed_maps(codes)
+    path = folder / MAPS_FILE
+    np.savez_compressed(path, seed_ae_sha256=pretrained.load_manifest()["seed_ae"]["sha256"], **maps)
+    return str(path)
+
+
+def load_maps(folder=None) -> dict | None:
+    """The shipped maps, or None when missing or made from other seed_ae weights than those shipped."""
+    from core import pretrained
+
+    folder = data.PRETRAINED_DIR if folder is None else folder
+    path = folder / MAPS_FILE
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        maps = {k: f[k] for k in f.files}
+    if str(maps.pop("seed_ae_sha256")) != pretrained.load_manifest().get("seed_ae", {}).get("sha256"):
+        return None
+    return maps
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m core.latent", description=__doc__.splitlines()[0])
+    p.add_argument("--write-maps", action="store_true", help=f"write pretrained/{MAPS_FILE}")
+    a = p.parse_args(argv)
+    if not a.write_maps:
+        p.print_help()
+        return 2
+    print("wrote", write_maps())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Latent space: the VAE's 2-D map of every test digit, decoding anywhere on it, and why it is smooth."""
+import numpy as np
+import streamlit as st
+
+from core import data, grids, i18n, latent, pretrained
+
+if "lang" not in st.session_state:
+    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
+    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+ss = st.session_state
+Z_LIMIT = 4.0  # the sliders' range: the prior N(0, I) puts 99.99 % of its mass within ±4
+
+
+@st.cache_resource(show_spinner=False)
+def vae():
+    return pretrained.load("vae")  # TensorFlow loads here, once per process
+
+
+@st.cache_data(show_spinner=False)
+def test_digits():
+    return data.load_sample()
+
+
+@st.cache_data(show_spinner=False)
+def vae_map(sha):  # keyed by the weights' hash: new weights, new map
+    x, _ = test_digits()
+    return latent.encode(vae(), data.to_float(x))
+
+
+@st.cache_data(show_spinner=False)
+def tooltips():
+    return latent.thumbnails(test_digits()[0])
+
+
+def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420):
+    """Vega-Lite spec: one dot per test digit, coloured by its label, its picture in the tooltip."""
+    thumbs = tooltips()
+    points = [{x: float(a), y: float(b), "label": str(int(d)), "index": i, "image": thumbs[i]}
+              for i, ((a, b), d) in enumerate(zip(z, labels))]
+    spec = {
+        "height": height, "title": title, "data": {"values": points},
+        "mark": {"type": "circle", "size": 9, "opacity": 0.6},
+        "encoding": {
+            "x": {"field": x, "type": "quantitative", "scale": {"zero": False}},
+            "y": {"field": y, "type": "quantitative", "scale": {"zero": False}},
+            "color": {"field": "label", "type": "nominal", "scale": {"scheme": "tableau10"},
+                      "title": t("latent.label")},
+            # vega-tooltip draws a field named "image" as the picture itself
+            "tooltip": [{"field": "image"}, {"field": "label", "title": t("latent.label")},
+                        {"field": "index", "title": "#"}],
+        },
+    }
+    if pick:
+        spec["params"] = [{"name": "pick", "select": {"type": "point", "on": "click", "nearest": True,
+                                                      "fields": ["z1", "z2", "index"]}}]
+    return spec
+
+
+def picked():
+    """A click on the map moves the z sliders to that digit's place."""
+    chosen = ss.get("latent_map", {}).get("selection", {}).get("pick") or []
+    if chosen:
+        ss.z1 = float(np.clip(round(chosen[0]["z1"], 2), -Z_LIMIT, Z_LIMIT))
+        ss.z2 = float(np.clip(round(chosen[0]["z2"], 2), -Z_LIMIT, Z_LIMIT))
+
+
+st.title(t("latent.title"))
+st.caption(t("latent.lead"))
+
+try:
+    model = vae()
+    x_all, y_all = test_digits()
+except (pretrained.PretrainedError, FileNotFoundError) as exc:
+    st.error(t("error.model", name=t("model.vae"), detail=str(exc)), icon=":material/error:")
+    st.stop()
+z_all = vae_map(pretrained.load_manifest()["vae"]["sha256"])
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader(t("latent.map"))
+    st.vega_lite_chart(scatter(z_all, y_all, "", pick=True), key="latent_map", on_select=picked,
+                       selection_mode="pick", width="stretch")
+    st.caption(t("latent.map_caption", n=f"{len(z_all):,}"))
+
+
+@st.fragment
+def decoder_panel():
+    """Only this part reruns when a z slider moves: the map above is not sent again."""
+    st.subheader(t("latent.decode"))
+    ss.setdefault("z1", 0.0)
+    ss.setdefault("z2", 0.0)
+    z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
+    z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
+    st.image(grids.tile(latent.decode(model, [[z1, z2]]), per_line=1, scale=8, gap=0), width=224)
+    nearest = int(np.argmin(((z_all - [z1, z2]) ** 2).sum(axis=1)))
+    st.caption(t("latent.nearest", index=nearest, label=int(y_all[nearest])))
+
+
+with right:
+    decoder_panel()
+
+st.divider()
+st.subheader(t("latent.manifold"))
+c1, c2 = st.columns(2)
+n = c1.slider(t("latent.grid_n"), 2, latent.MAX_GRID, 15, key="grid_n")
+extent = c2.slider(t("latent.grid_extent"), 0.5, Z_LIMIT, 2.0, 0.25, key="grid_extent")
+st.image(grids.tile(latent.manifold(model, n, extent), per_line=n, scale=2, gap=0),
+         caption=t("latent.manifold_caption", n=n, lo=f"{-extent:g}", hi=f"{extent:g}"))
+
+st.subheader(t("latent.interpolate"))
+c1, c2, c3 = st.columns(3)
+a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, 3, key="interp_a")
+b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, 2, key="interp_b")
+steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, 10, key="interp_steps")
+pair = data.to_float(x_all[[a, b]])
+strip = latent.interpolate(model, pair[0], pair[1], steps)
+st.image(grids.tile(strip, per_line=steps, scale=3),
+         caption=t("latent.interpolate_caption", a=a, la=int(y_all[a]), b=b, lb=int(y_all[b]), k=steps))
+
+st.divider()
+st.subheader(t("latent.compare"))
+st.markdown(t("latent.compare_lead"))
+maps = latent.load_maps()
+if maps is None:
+    st.info(t("latent.maps_missing"))
+else:
+    c1, c2 = st.columns(2)
+    c1.vega_lite_chart(scatter(maps["pca"], y_all, t("latent.pca", share=f"{maps['pca_explained'].sum():.0%}"),
+                               "pc1", "pc2", height=340), width="stretch")
+    c2.vega_lite_chart(scatter(maps["tsne"], y_all, t("latent.tsne"), "tsne1", "tsne2", height=340),
+                       width="stretch")
+    st.caption(t("latent.compare_caption"))
