@@ -1,5 +1,4 @@
 """The your-digit page in Chromium: a PNG through the real file input, a stroke on the real canvas."""
-import io
 
 import pytest
 from PIL import Image
