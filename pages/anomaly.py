@@ -1,0 +1,173 @@
+"""Anomaly detection: train only on what is normal, flag what is not — and show honestly how well that works."""
+import numpy as np
+import streamlit as st
+
+from core import anomaly, data, grids, i18n, pretrained
+
+if "lang" not in st.session_state:
+    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
+    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+ss = st.session_state
+SHOWN = 10  # digits in each "surprises" strip
+
+
+@st.cache_data(show_spinner=False)
+def test_digits():
+    return data.load_sample()
+
+
+@st.cache_resource(show_spinner=False)
+def shipped(name):
+    return pretrained.load(name)  # TensorFlow loads here, once per process
+
+
+@st.cache_data(show_spinner=False)
+def shipped_scores(name, sha, kind):  # keyed by the weights' hash: new weights, new scores
+    return anomaly.score(shipped(name), data.to_float(test_digits()[0]), kind)
+
+
+def histogram(scores, is_anomaly, threshold, kind):
+    top = float(np.quantile(scores, 0.995))  # a few extreme scores would squash every bar to the left
+    values = [{"score": float(min(s, top)), "group": t("anomaly.group.anomalous" if a else "anomaly.group.normal")}
+              for s, a in zip(scores, is_anomaly)]
+    return {
+        "height": 260, "layer": [
+            {"data": {"values": values}, "mark": {"type": "bar", "opacity": 0.55, "binSpacing": 0},
+             "encoding": {"x": {"field": "score", "bin": {"maxbins": 60}, "title": t(f"anomaly.score.{kind}")},
+                          "y": {"aggregate": "count", "stack": None, "title": t("anomaly.count")},
+                          "color": {"field": "group", "type": "nominal", "title": None,
+                                    "scale": {"range": ["#4c78a8", "#e45756"]}}}},
+            {"data": {"values": [{"score": min(threshold, top)}]}, "mark": {"type": "rule", "color": "#333"},
+             "encoding": {"x": {"field": "score", "type": "quantitative"}}},
+        ]}
+
+
+def roc_chart(fpr, tpr, here):
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))  # enough points to draw
+    return {
+        "height": 260, "layer": [
+            {"data": {"values": [{"fpr": float(fpr[i]), "tpr": float(tpr[i])} for i in keep]},
+             "mark": {"type": "line"},
+             "encoding": {"x": {"field": "fpr", "type": "quantitative", "title": t("anomaly.fpr")},
+                          "y": {"field": "tpr", "type": "quantitative", "title": t("anomaly.tpr")}}},
+            {"data": {"values": [{"fpr": 0, "tpr": 0}, {"fpr": 1, "tpr": 1}]},
+             "mark": {"type": "line", "strokeDash": [4, 4], "color": "#999"},
+             "encoding": {"x": {"field": "fpr", "type": "quantitative"}, "y": {"field": "tpr", "type": "quantitative"}}},
+            {"data": {"values": [here]}, "mark": {"type": "point", "filled": True, "size": 90, "color": "#333"},
+             "encoding": {"x": {"field": "fpr", "type": "quantitative"}, "y": {"field": "tpr", "type": "quantitative"}}},
+        ]}
+
+
+st.title(t("anomaly.title"))
+st.markdown(t("anomaly.lead"))
+
+try:
+    x_all, y_all = test_digits()
+except FileNotFoundError as exc:
+    st.error(t("error.sample_missing", detail=str(exc)))
+    st.stop()
+manifest = pretrained.load_manifest()
+
+c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+digits = c1.multiselect(t("anomaly.normal"), list(range(10)), default=[0], key="normal_digits")
+kind = c2.radio(t("anomaly.score"), anomaly.SCORES, horizontal=True, key="score_kind",
+                format_func=lambda k: t(f"anomaly.score.{k}"))
+if not digits or len(digits) == 10:
+    st.warning(t("anomaly.choose"))
+    st.stop()
+digits = sorted(digits)
+
+name = anomaly.shipped_model(digits)
+if name is not None and name in manifest:
+    try:
+        scores = shipped_scores(name, manifest[name]["sha256"], kind)
+    except pretrained.PretrainedError as exc:
+        st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
+        st.stop()
+    labels, images = y_all, x_all
+    st.caption(t("anomaly.shipped", name=name, epochs=manifest[name]["epochs"]))
+else:
+    # Any other choice: a detector trained here, on the first half of the test digits, scored on the rest.
+    key = tuple(digits)
+    ss.setdefault("detectors", {})
+    if key not in ss.detectors:
+        st.info(t("anomaly.needs_training", digits=", ".join(map(str, digits)), epochs=anomaly.APP_EPOCHS,
+                  images=f"{len(anomaly.app_training_images(digits)):,}"))
+        if ss.pop("training_for", None) == key:  # a run that started training never finished it
+            st.warning(t("anomaly.cancelled"))
+        if not st.button(t("anomaly.train"), icon=":material/model_training:", type="primary"):
+            st.stop()
+        st.button(t("anomaly.cancel"), icon=":material/cancel:")  # any click reruns, which stops training
+        ss.training_for = key
+        bar = st.progress(0.0, text=t("anomaly.training", epoch=0, epochs=anomaly.APP_EPOCHS))
+        model = anomaly.train_in_app(digits, on_epoch=lambda e, n, loss: bar.progress(
+            e / n, text=t("anomaly.training_loss", epoch=e, epochs=n, loss=f"{loss:.1f}")))
+        ss.pop("training_for", None)
+        ss.detectors[key] = {kind_: anomaly.score(model, data.to_float(x_all[anomaly.APP_SPLIT:]), kind_)
+                             for kind_ in anomaly.SCORES}
+        bar.empty()
+    scores = ss.detectors[key][kind]
+    labels, images = y_all[anomaly.APP_SPLIT:], x_all[anomaly.APP_SPLIT:]
+    st.caption(t("anomaly.in_app", split=f"{anomaly.APP_SPLIT:,}", n=f"{len(labels):,}"))
+
+from core import metrics  # noqa: E402
+
+is_anomaly = ~np.isin(labels, digits)
+fpr, tpr, _, auroc = metrics.roc(is_anomaly, scores)
+normal_scores = scores[~is_anomaly]
+
+lo, hi = float(np.quantile(scores, 0.01)), float(np.quantile(scores, 0.99))
+default = float(np.clip(np.quantile(normal_scores, 0.95), lo, hi))  # 5 % of normal digits flagged
+threshold = st.slider(t("anomaly.threshold"), lo, hi, default, (hi - lo) / 200, format="%.1f",
+                      key=f"threshold_{'_'.join(map(str, digits))}_{kind}", help=t("anomaly.threshold_help"))
+cm = anomaly.confusion(is_anomaly, scores, threshold)
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("AUROC", f"{auroc:.3f}")
+if len(digits) == 1:
+    m2.metric(t("anomaly.deep_svdd"), f"{anomaly.DEEP_SVDD[digits[0]]:.3f}",
+              delta=f"{auroc - anomaly.DEEP_SVDD[digits[0]]:+.3f}", delta_color="normal")
+m3.metric(t("anomaly.precision"), f"{cm.precision:.1%}")
+m4.metric(t("anomaly.recall"), f"{cm.recall:.1%}")
+
+c1, c2 = st.columns(2)
+with c1:
+    st.markdown(f"**{t('anomaly.histogram')}**")
+    st.vega_lite_chart(histogram(scores, is_anomaly, threshold, kind), width="stretch")
+with c2:
+    st.markdown(f"**{t('anomaly.roc')}**")
+    here = {"fpr": cm.fp / max(cm.fp + cm.tn, 1), "tpr": cm.tp / max(cm.tp + cm.fn, 1)}
+    st.vega_lite_chart(roc_chart(fpr, tpr, here), width="stretch")
+
+st.markdown(f"**{t('anomaly.confusion')}**")
+st.table({t("anomaly.truth"): [t("anomaly.group.anomalous"), t("anomaly.group.normal")],
+          t("anomaly.flagged"): [cm.tp, cm.fp], t("anomaly.passed"): [cm.fn, cm.tn]})
+
+order = np.argsort(scores)
+odd_normals = [i for i in order[::-1] if not is_anomaly[i]][:SHOWN]
+sly_anomalies = [i for i in order if is_anomaly[i]][:SHOWN]
+c1, c2 = st.columns(2)
+c1.markdown(f"**{t('anomaly.odd_normals')}**")
+c1.image(grids.tile(data.to_float(images[odd_normals]), per_line=SHOWN, scale=2))
+c1.caption(" · ".join(f"{scores[i]:.0f}" for i in odd_normals))
+c2.markdown(f"**{t('anomaly.sly_anomalies')}**")
+c2.image(grids.tile(data.to_float(images[sly_anomalies]), per_line=SHOWN, scale=2))
+c2.caption(" · ".join(f"{labels[i]}: {scores[i]:.0f}" for i in sly_anomalies))
+
+st.subheader(t("anomaly.table"))
+ours = {d: manifest[f"oneclass_{d}"]["metrics"]["auroc"] for d in range(10)
+        if "auroc" in manifest.get(f"oneclass_{d}", {}).get("metrics", {})}
+if ours:
+    col_digit, col_ours, col_svdd = t("anomaly.col.digit"), t("anomaly.col.ours"), t("anomaly.col.deep_svdd")
+    rows = [{col_digit: str(d), col_ours: round(a, 3), col_svdd: anomaly.DEEP_SVDD[d]} for d, a in ours.items()]
+    rows.append({col_digit: t("anomaly.col.mean"), col_ours: round(float(np.mean(list(ours.values()))), 3),
+                 col_svdd: round(float(np.mean([anomaly.DEEP_SVDD[d] for d in ours])), 3)})
+    st.dataframe(rows, hide_index=True)
+    st.caption(t("anomaly.table_caption"))
+else:
+    st.info(t("anomaly.table_missing"))

@@ -1,0 +1,86 @@
+"""The latent-space and anomaly pages as Streamlit runs them (AppTest), and the map in Chromium."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import i18n, pretrained
+from tests import browser
+
+ROOT = Path(__file__).resolve().parent.parent
+EN = i18n.translator("en")
+MANIFEST = pretrained.load_manifest()
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def open_page(slug):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page(str(ROOT / "pages" / f"{slug}.py")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def images(at):
+    def walk(node):
+        for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else ()):
+            yield child
+            yield from walk(child)
+    return [e.proto.imgs[0].url for e in walk(at.main) if type(e).__name__ == "Image"]
+
+
+def auroc(at):
+    return next(m.value for m in at.metric if m.label == "AUROC")
+
+
+def test_moving_a_z_slider_changes_only_the_decoded_digit():
+    at = open_page("latent_space")
+    before = images(at)
+    assert len(before) == 3  # decoded point, manifold, interpolation strip
+    at.slider(key="z1").set_value(2.0).run()
+    assert not at.exception
+    after = images(at)
+    assert after[0] != before[0] and after[1:] == before[1:]
+    at.slider(key="grid_n").set_value(30).run()
+    assert images(at)[1] != after[1]
+
+
+def test_changing_the_normal_digit_changes_the_auroc_to_the_manifests():
+    at = open_page("anomaly")
+    assert auroc(at) == f"{MANIFEST['oneclass_0']['metrics']['auroc']:.3f}"
+    at.multiselect(key="normal_digits").set_value([1]).run()
+    assert not at.exception
+    assert auroc(at) == f"{MANIFEST['oneclass_1']['metrics']['auroc']:.3f}"
+    table = at.dataframe[0].value
+    assert len(table) == 11  # ten digits and the mean
+    at.radio(key="score_kind").set_value("reconstruction").run()
+    assert not at.exception and auroc(at) != f"{MANIFEST['oneclass_1']['metrics']['auroc']:.3f}"
+
+
+def test_a_custom_choice_trains_in_the_app():
+    at = open_page("anomaly")
+    at.multiselect(key="normal_digits").set_value([1, 7]).run()
+    assert not at.metric and any("No shipped model" in i.value for i in at.info)
+    next(b for b in at.button if b.label == EN("anomaly.train")).click().run()
+    assert not at.exception, at.exception
+    assert float(auroc(at)) > 0.8
+    assert any("other 5,000" in c.value for c in at.caption)
+
+
+@pytest.mark.skipif(browser.chromium_path() is None, reason="Debian's chromium is not installed")
+def test_the_latent_map_draws_in_chromium(tmp_path):
+    with browser.serve_app() as (url, _), browser.chromium_page(1400, 1000) as page:
+        page.goto(url + "/latent_space")
+        page.get_by_role("heading", name="Latent space").wait_for(timeout=120_000)
+        page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=120_000)
+        browser.wait_until_idle(page)
+        box = page.locator(".vega-embed").first.bounding_box()
+        assert box["width"] > 300 and box["height"] > 300
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(tmp_path / "latent.png"), full_page=True)
