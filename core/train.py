@@ -68,7 +68,7 @@ RECIPES: dict[str, Recipe] = {
         build=models.vae,
         description="Convolutional VAE with a 2-D latent space, for the latent map: all 60,000 training "
                     "digits, labels unused; adam with cosine decay; loss = summed BCE + KL.",
-        epochs=20, batch_size=128, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae"),
+        epochs=12, batch_size=128, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae"),
 }
 # One-class anomaly models: a VAE that has only ever seen one digit. A 16-d code (not 2) so that it
 # can model that digit's variety well; what it cannot model well is, by construction, the other digits.
@@ -78,7 +78,7 @@ for _d in range(10):
         build=functools.partial(models.vae, latent_dim=ONE_CLASS_LATENT),
         description=f"One-class VAE (16-d code) trained only on the training images of digit {_d}; its "
                     "negative ELBO is the anomaly score.",
-        epochs=30, batch_size=128, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae",
+        epochs=15, batch_size=64, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae",
         digits=(_d,))
 
 

@@ -29,20 +29,41 @@ st.subheader(t("home.models"))
 statuses = pretrained.status()
 if not statuses:
     st.warning(t("home.no_manifest"))
+
+
+def headline(entry):
+    """The one figure that says what a shipped model is worth, worded for its kind."""
+    m = entry["metrics"]
+    facts = dict(params=f"{entry['params']:,}", epochs=entry["epochs"], images=f"{entry['eval']['images']:,}")
+    if "accuracy" in m:
+        return t("home.model_ok_classifier", accuracy=f"{m['accuracy']:.2%}", **facts)
+    if "neg_elbo" in m:
+        return t("home.model_ok_vae", neg_elbo=f"{m['neg_elbo']:.1f}", **facts)
+    return t("home.model_ok", psnr=f"{m['gaussian_0.5']['psnr']:.2f}", ssim=f"{m['gaussian_0.5']['ssim']:.3f}", **facts)
+
+
+one_class = [s for s in statuses if s.name.startswith("oneclass_")]
 for s in statuses:
+    if s in one_class:
+        continue
     with st.container(border=True):
         c1, c2 = st.columns([2, 3])
         c1.markdown(f"**{t(f'model.{s.name}')}**  \n`pretrained/{s.file}`")
         if s.ok:
-            m = s.entry["metrics"]
-            facts = dict(params=f"{s.entry['params']:,}", epochs=s.entry["epochs"],
-                         images=f"{s.entry['eval']['images']:,}")
-            if "accuracy" in m:
-                c2.markdown(t("home.model_ok_classifier", accuracy=f"{m['accuracy']:.2%}", **facts))
-            else:
-                m = m["gaussian_0.5"]
-                c2.markdown(t("home.model_ok", psnr=f"{m['psnr']:.2f}", ssim=f"{m['ssim']:.3f}", **facts))
+            c2.markdown(headline(s.entry))
         else:
             c2.error(s.problem, icon=":material/error:")
+if one_class:  # ten models of one kind read better as one line
+    with st.container(border=True):
+        c1, c2 = st.columns([2, 3])
+        c1.markdown(f"**{t('model.oneclass')}**  \n`pretrained/oneclass_0 … 9.weights.h5`")
+        good = [s for s in one_class if s.ok]
+        if good:
+            aurocs = [s.entry["metrics"]["auroc"] for s in good]
+            c2.markdown(t("home.model_ok_oneclass", n=len(good), mean=f"{sum(aurocs) / len(aurocs):.3f}",
+                          low=f"{min(aurocs):.3f}"))
+        for s in one_class:
+            if not s.ok:
+                c2.error(s.problem, icon=":material/error:")
 
 st.caption(t("home.data_credit"))
