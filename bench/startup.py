@@ -1,8 +1,9 @@
-"""Seconds from `streamlit run` to the home page rendered, and to the denoising page rendered, in Chromium.
+"""Seconds from `streamlit run` to each page rendered in Chromium, and from a slider key press to new pictures.
 
     python bench/startup.py [--shots docs/]
 
-With --shots it also saves screenshots of both pages (the README's comes from here).
+Home, then denoising (noise slider), then the latent space (z1 slider: only its fragment reruns).
+With --shots it also saves screenshots of the pages (the README's come from here).
 """
 import argparse
 import sys
@@ -12,6 +13,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import browser  # noqa: E402
+
+
+def slider_moves(page, slider, watch: int):
+    """A slider moved as a person does: one arrow key at a time, timed until image `watch` changes."""
+    moves = []
+    for key in ["ArrowLeft"] * 3 + ["ArrowRight"] * 3:
+        before = browser.image_sources(page)
+        t0 = time.perf_counter()
+        slider.focus()
+        page.keyboard.press(key)
+        page.wait_for_function(
+            "([old, i]) => { const s = [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+            ".map(e => e.src); return s.length === old.length && s.at(i) !== old.at(i); }",
+            arg=[before, watch], timeout=60_000)
+        moves.append(time.perf_counter() - t0)
+        browser.wait_until_idle(page)
+    moves.sort()
+    return moves[len(moves) // 2], moves[0], moves[-1], len(moves)
 
 
 def main(argv=None):
@@ -33,29 +52,26 @@ def main(argv=None):
         denoise = time.perf_counter() - t0
         print(f"streamlit run → home rendered:      {home:6.1f} s")
         print(f"streamlit run → denoising rendered: {denoise:6.1f} s  (first visit, {denoise - (t1 - t0):.1f} s after the click)")
-        # A slider move as a person makes it: one arrow key, until the reconstructed digits change.
-        slider = page.get_by_role("slider").first
-        moves = []
-        for key in ["ArrowLeft"] * 3 + ["ArrowRight"] * 3:
-            before = browser.image_sources(page)
-            t2 = time.perf_counter()
-            slider.focus()
-            page.keyboard.press(key)
-            page.wait_for_function(
-                "(old) => { const s = [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
-                ".map(e => e.src); return s.length >= 4 && s[s.length - 1] !== old[old.length - 1]; }",
-                arg=before, timeout=60_000)
-            moves.append(time.perf_counter() - t2)
-            browser.wait_until_idle(page)
-        moves.sort()
-        print(f"slider move → new digits shown:      {moves[len(moves) // 2]:6.2f} s median of {len(moves)} "
-              f"(min {moves[0]:.2f}, max {moves[-1]:.2f})")
+        median, lo, hi, n = slider_moves(page, page.get_by_role("slider").first, -1)
+        print(f"slider move → new digits shown:      {median:6.2f} s median of {n} (min {lo:.2f}, max {hi:.2f})")
         if a.shots:
             page.mouse.wheel(0, 3000)  # the chart renders when scrolled into view
             page.wait_for_timeout(1500)
             page.mouse.wheel(0, -3000)
             page.wait_for_timeout(500)
             page.screenshot(path=str(Path(a.shots) / "denoising.png"), full_page=True)
+
+        t3 = time.perf_counter()
+        page.get_by_role("link", name="Latent space").first.click()
+        browser.wait_for_images(page, 3)
+        page.locator(".vega-embed").first.wait_for(timeout=120_000)
+        browser.wait_until_idle(page)
+        print(f"click → latent space rendered:      {time.perf_counter() - t3:6.1f} s  (first visit: VAE loaded, "
+              "10,000 digits encoded)")
+        median, lo, hi, n = slider_moves(page, page.get_by_role("slider").first, 0)
+        print(f"z1 slider move → decoded digit shown: {median:5.2f} s median of {n} (min {lo:.2f}, max {hi:.2f})")
+        if a.shots:
+            page.screenshot(path=str(Path(a.shots) / "latent_space.png"), full_page=True)
 
 
 if __name__ == "__main__":

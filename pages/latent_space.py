@@ -37,11 +37,15 @@ def tooltips():
     return latent.thumbnails(test_digits()[0])
 
 
-def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420):
-    """Vega-Lite spec: one dot per test digit, coloured by its label, its picture in the tooltip."""
-    thumbs = tooltips()
-    points = [{x: float(a), y: float(b), "label": str(int(d)), "index": i, "image": thumbs[i]}
-              for i, ((a, b), d) in enumerate(zip(z, labels))]
+def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420, pictures=True):
+    """Vega-Lite spec: one dot per test digit, coloured by its label, its picture in the tooltip.
+
+    The pictures are ~3 MB for 10,000 digits, so only the main map carries them."""
+    thumbs = tooltips() if pictures else None
+    points = [{x: float(a), y: float(b), "label": str(int(d)), "index": i} for i, ((a, b), d) in enumerate(zip(z, labels))]
+    if pictures:
+        for point, thumb in zip(points, thumbs):
+            point["image"] = thumb
     spec = {
         "height": height, "title": title, "data": {"values": points},
         "mark": {"type": "circle", "size": 9, "opacity": 0.6},
@@ -51,8 +55,8 @@ def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420):
             "color": {"field": "label", "type": "nominal", "scale": {"scheme": "tableau10"},
                       "title": t("latent.label")},
             # vega-tooltip draws a field named "image" as the picture itself
-            "tooltip": [{"field": "image"}, {"field": "label", "title": t("latent.label")},
-                        {"field": "index", "title": "#"}],
+            "tooltip": ([{"field": "image"}] if pictures else []) + [
+                {"field": "label", "title": t("latent.label")}, {"field": "index", "title": "#"}],
         },
     }
     if pick:
@@ -90,7 +94,7 @@ with left:
 
 @st.fragment
 def decoder_panel():
-    """Only this part reruns when a z slider moves: the map above is not sent again."""
+    """Only this part reruns when a z slider moves: the map (3 MB with its pictures) is not sent again."""
     st.subheader(t("latent.decode"))
     ss.setdefault("z1", 0.0)
     ss.setdefault("z2", 0.0)
@@ -104,24 +108,33 @@ def decoder_panel():
 with right:
     decoder_panel()
 
+
+
+@st.fragment
+def manifold_panel():
+    st.subheader(t("latent.manifold"))
+    c1, c2 = st.columns(2)
+    n = c1.slider(t("latent.grid_n"), 2, latent.MAX_GRID, 15, key="grid_n")
+    extent = c2.slider(t("latent.grid_extent"), 0.5, Z_LIMIT, 2.0, 0.25, key="grid_extent")
+    st.image(grids.tile(latent.manifold(model, n, extent), per_line=n, scale=2, gap=0),
+             caption=t("latent.manifold_caption", n=n, lo=f"{-extent:g}", hi=f"{extent:g}"))
+
+
+@st.fragment
+def interpolation_panel():
+    st.subheader(t("latent.interpolate"))
+    c1, c2, c3 = st.columns(3)
+    a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, 3, key="interp_a")
+    b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, 2, key="interp_b")
+    steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, 10, key="interp_steps")
+    pair = data.to_float(x_all[[a, b]])
+    st.image(grids.tile(latent.interpolate(model, pair[0], pair[1], steps), per_line=steps, scale=3),
+             caption=t("latent.interpolate_caption", a=a, la=int(y_all[a]), b=b, lb=int(y_all[b]), k=steps))
+
+
 st.divider()
-st.subheader(t("latent.manifold"))
-c1, c2 = st.columns(2)
-n = c1.slider(t("latent.grid_n"), 2, latent.MAX_GRID, 15, key="grid_n")
-extent = c2.slider(t("latent.grid_extent"), 0.5, Z_LIMIT, 2.0, 0.25, key="grid_extent")
-st.image(grids.tile(latent.manifold(model, n, extent), per_line=n, scale=2, gap=0),
-         caption=t("latent.manifold_caption", n=n, lo=f"{-extent:g}", hi=f"{extent:g}"))
-
-st.subheader(t("latent.interpolate"))
-c1, c2, c3 = st.columns(3)
-a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, 3, key="interp_a")
-b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, 2, key="interp_b")
-steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, 10, key="interp_steps")
-pair = data.to_float(x_all[[a, b]])
-strip = latent.interpolate(model, pair[0], pair[1], steps)
-st.image(grids.tile(strip, per_line=steps, scale=3),
-         caption=t("latent.interpolate_caption", a=a, la=int(y_all[a]), b=b, lb=int(y_all[b]), k=steps))
-
+manifold_panel()
+interpolation_panel()
 st.divider()
 st.subheader(t("latent.compare"))
 st.markdown(t("latent.compare_lead"))
@@ -131,7 +144,7 @@ if maps is None:
 else:
     c1, c2 = st.columns(2)
     c1.vega_lite_chart(scatter(maps["pca"], y_all, t("latent.pca", share=f"{maps['pca_explained'].sum():.0%}"),
-                               "pc1", "pc2", height=340), width="stretch")
-    c2.vega_lite_chart(scatter(maps["tsne"], y_all, t("latent.tsne"), "tsne1", "tsne2", height=340),
+                               "pc1", "pc2", height=340, pictures=False), width="stretch")
+    c2.vega_lite_chart(scatter(maps["tsne"], y_all, t("latent.tsne"), "tsne1", "tsne2", height=340, pictures=False),
                        width="stretch")
     st.caption(t("latent.compare_caption"))
