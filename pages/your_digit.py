@@ -29,6 +29,23 @@ def test_digits():
 
 
 model = st.cache_resource(show_spinner=False)(pretrained.forward)  # TensorFlow loads on the first call
+vae = st.cache_resource(show_spinner=False)(pretrained.load)  # the VAEs: encoder, decoder and ELBO are needed
+
+
+@st.cache_data(show_spinner=False)
+def latent_map(sha):  # keyed by the weights' hash
+    from core import latent
+
+    return latent.encode(vae("vae"), data.to_float(test_digits()[0]))
+
+
+@st.cache_data(show_spinner=False)
+def typical_scores(name, sha, digit):
+    """The one-class model's scores for the test digits of its own class: what 'typical' looks like."""
+    from core import anomaly
+
+    x, y = test_digits()
+    return np.sort(anomaly.score(vae(name), data.to_float(x[y == digit])))
 
 
 def big(image):
@@ -128,6 +145,7 @@ digit = prepared.image[None, :, :, None]
 manifest = pretrained.load_manifest()
 
 st.subheader(t("digit.prediction"))
+probabilities = None
 try:
     probabilities = model("classifier")(digit)[0]
 except pretrained.PretrainedError as exc:
@@ -169,3 +187,44 @@ for col, (label, image, psnr) in zip(st.columns(len(shown)), shown):
     col.markdown(f"**{label}**")
     if psnr is not None:
         col.caption("PSNR ∞" if math.isinf(psnr) else f"PSNR {psnr:.2f} dB")
+
+if "vae" in manifest:
+    st.subheader(t("digit.vae"))
+    from core import anomaly, latent
+
+    c1, c2 = st.columns([1, 2], gap="large")
+    try:
+        z = latent.encode(vae("vae"), digit)[0]
+        x_all, y_all = test_digits()
+        z_all = latent_map(manifest["vae"]["sha256"])
+    except pretrained.PretrainedError as exc:
+        st.error(t("error.model", name=t("model.vae"), detail=str(exc)), icon=":material/error:")
+    else:
+        c1.image(big(latent.decode(vae("vae"), [z])[0, :, :, 0]), width=140, caption=t("digit.vae_recon"))
+        points = [{"z1": float(a), "z2": float(b), "label": str(int(d))} for (a, b), d in zip(z_all, y_all)]
+        c2.vega_lite_chart({
+            "height": 300, "layer": [
+                {"data": {"values": points}, "mark": {"type": "circle", "size": 6, "opacity": 0.35},
+                 "encoding": {"x": {"field": "z1", "type": "quantitative"}, "y": {"field": "z2", "type": "quantitative"},
+                              "color": {"field": "label", "type": "nominal", "scale": {"scheme": "tableau10"},
+                                        "title": t("latent.label")}}},
+                {"data": {"values": [{"z1": float(z[0]), "z2": float(z[1])}]},
+                 "mark": {"type": "point", "shape": "cross", "size": 400, "strokeWidth": 4, "color": "#111"},
+                 "encoding": {"x": {"field": "z1", "type": "quantitative"}, "y": {"field": "z2", "type": "quantitative"}}},
+            ]}, width="stretch")
+        c2.caption(t("digit.vae_map", z1=f"{z[0]:.2f}", z2=f"{z[1]:.2f}"))
+
+    guess = int(np.argmax(probabilities)) if probabilities is not None else None
+    name = anomaly.shipped_model([guess]) if guess is not None else None
+    if name in manifest:
+        try:
+            mine = float(anomaly.score(vae(name), digit)[0])
+            typical = typical_scores(name, manifest[name]["sha256"], guess)
+        except pretrained.PretrainedError as exc:
+            st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
+        else:
+            rank = float(np.searchsorted(typical, mine) / len(typical))  # share of real ones scoring lower
+            verdict = "typical" if rank <= 0.9 else "unusual" if mine <= typical[-1] else "alien"
+            say = {"typical": st.success, "unusual": st.warning, "alien": st.error}[verdict]
+            say(t(f"digit.verdict.{verdict}", digit=guess, score=f"{mine:.0f}", share=f"{rank:.0%}",
+                  n=f"{len(typical):,}"))
