@@ -61,7 +61,7 @@ RECIPES: dict[str, Recipe] = {
         epochs=12, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
     "classifier": Recipe(
         build=models.digit_classifier,
-        description="Digit classifier for the your-digit page: functional CNN with in-model shift/turn/zoom "
+        description="Digit classifier for the your-digit page: functional CNN with in-model stroke-width, shift, turn, zoom "
                     "augmentation and dropout; adam with cosine decay, cross-entropy on the labels.",
         epochs=10, batch_size=128, loss="sparse_categorical_crossentropy", learning_rate=1e-3, task="classify"),
     "vae": Recipe(
@@ -78,7 +78,7 @@ for _d in range(10):
         build=functools.partial(models.vae, latent_dim=ONE_CLASS_LATENT),
         description=f"One-class VAE (16-d code) trained only on the training images of digit {_d}; its "
                     "negative ELBO is the anomaly score.",
-        epochs=15, batch_size=64, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae",
+        epochs=10, batch_size=64, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae",
         digits=(_d,))
 
 

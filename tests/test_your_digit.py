@@ -28,8 +28,10 @@ def seven():
 
 def open_page(lang="en"):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.session_state["lang"] = lang
     at.switch_page(str(ROOT / "pages" / "your_digit.py")).run()
+    if lang != "en":  # AppTest drops the entrypoint's sidebar after switch_page: set the switch's state
+        at.session_state["lang"] = lang
+        at.run()
     assert not at.exception, at.exception
     return at
 
