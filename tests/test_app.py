@@ -4,37 +4,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import data, pretrained
+from tests.apptest import images, open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 
 
-def images(at):
-    """The media URLs of every image on the page; a URL changes when the pixels do."""
-    def walk(node):
-        for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else ()):
-            yield child
-            yield from walk(child)
-    return [e.proto.imgs[0].url for e in walk(at.main) if type(e).__name__ == "Image"]
-
-
 def open_denoising():
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page(str(ROOT / "pages" / "denoising.py")).run()
-    assert not at.exception, at.exception
-    return at
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
+    return open_page("denoising")
 
 
 def test_home_renders_models_and_switches_language():

@@ -1,38 +1,13 @@
 """The latent-space and anomaly pages as Streamlit runs them (AppTest), and the map in Chromium."""
-from pathlib import Path
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from core import i18n, pretrained
 from tests import browser
+from tests.apptest import images, open_page
 
-ROOT = Path(__file__).resolve().parent.parent
 EN = i18n.translator("en")
 MANIFEST = pretrained.load_manifest()
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-def open_page(slug):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
-    at.switch_page(str(ROOT / "pages" / f"{slug}.py")).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def images(at):
-    def walk(node):
-        for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else ()):
-            yield child
-            yield from walk(child)
-    return [e.proto.imgs[0].url for e in walk(at.main) if type(e).__name__ == "Image"]
 
 
 def auroc(at):
@@ -40,7 +15,7 @@ def auroc(at):
 
 
 def test_moving_a_z_slider_changes_only_the_decoded_digit():
-    at = open_page("latent_space")
+    at = open_page("latent_space", 180)
     before = images(at)
     assert len(before) == 3  # decoded point, manifold, interpolation strip
     at.slider(key="z1").set_value(2.0).run()
@@ -52,7 +27,7 @@ def test_moving_a_z_slider_changes_only_the_decoded_digit():
 
 
 def test_changing_the_normal_digit_changes_the_auroc_to_the_manifests():
-    at = open_page("anomaly")
+    at = open_page("anomaly", 180)
     assert auroc(at) == f"{MANIFEST['oneclass_0']['metrics']['auroc']:.3f}"
     at.multiselect(key="normal_digits").set_value([1]).run()
     assert not at.exception
@@ -64,7 +39,7 @@ def test_changing_the_normal_digit_changes_the_auroc_to_the_manifests():
 
 
 def test_a_custom_choice_trains_in_the_app():
-    at = open_page("anomaly")
+    at = open_page("anomaly", 180)
     at.multiselect(key="normal_digits").set_value([1, 7]).run()
     assert not at.metric and any("No shipped model" in i.value for i in at.info)
     next(b for b in at.button if b.label == EN("anomaly.train")).click().run()

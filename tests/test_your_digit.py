@@ -1,47 +1,19 @@
 """The your-digit page as Streamlit runs it: samples, uploads good and bad, the noise slider."""
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from core import data, i18n, preprocess, pretrained
+from tests.apptest import images, open_page
 
-ROOT = Path(__file__).resolve().parent.parent
 EN, JA = i18n.translator("en"), i18n.translator("ja")
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 @pytest.fixture(scope="module")
 def seven():
     return data.load_sample()[0][0]  # the first test digit, a 7
-
-
-def open_page(lang="en"):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page(str(ROOT / "pages" / "your_digit.py")).run()
-    if lang != "en":  # AppTest drops the entrypoint's sidebar after switch_page: set the switch's state
-        at.session_state["lang"] = lang
-        at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def images(at):
-    def walk(node):
-        for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else ()):
-            yield child
-            yield from walk(child)
-    return [e.proto.imgs[0].url for e in walk(at.main) if type(e).__name__ == "Image"]
 
 
 def top_guess(at):
@@ -68,7 +40,7 @@ def upload(at, name, content, mime="image/png"):
 
 
 def test_a_sample_digit_is_preprocessed_read_and_cleaned():
-    at = open_page()
+    at = open_page("your_digit")
     x, y = data.load_sample()
     index = at.number_input(key="sample_index").value
     assert not at.error
@@ -88,7 +60,7 @@ def test_a_sample_digit_is_preprocessed_read_and_cleaned():
 
 
 def test_the_noise_slider_changes_the_noisy_and_cleaned_digits_only():
-    at = open_page()
+    at = open_page("your_digit")
     before = images(at)
     at.slider(key="digit_noise_factor").set_value(0.9).run()
     after = images(at)
@@ -100,7 +72,7 @@ def test_the_noise_slider_changes_the_noisy_and_cleaned_digits_only():
 
 
 def test_bad_uploads_read_as_messages_and_the_next_upload_works(seven):
-    at = open_page()
+    at = open_page("your_digit")
     bad = [
         ("empty.png", b"", "empty"),
         ("digit.png", b"This is my digit: 7\n" * 20, "not_an_image"),
@@ -121,7 +93,7 @@ def test_bad_uploads_read_as_messages_and_the_next_upload_works(seven):
 
 
 def test_awkward_but_real_pictures_are_read(seven):
-    at = open_page()
+    at = open_page("your_digit")
     first, second = paper(seven), paper(data.load_sample()[0][1])
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways; EXIF says turn it clockwise
@@ -141,6 +113,8 @@ def test_awkward_but_real_pictures_are_read(seven):
 
 
 def test_messages_follow_the_language(seven):
-    at = upload(open_page("ja"), "white.png", png(Image.new("L", (280, 280), 255)))
+    at = upload(open_page("your_digit"), "white.png", png(Image.new("L", (280, 280), 255)))
+    at.session_state["lang"] = "ja"  # as the sidebar's switch does; AppTest drops it after switch_page
+    at.run()
     assert at.error[0].value == JA("digit.error", message=JA("digit.error.no_ink"))
     assert at.title[0].value == JA("digit.title")
