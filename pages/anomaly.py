@@ -167,7 +167,7 @@ if ours:
     rows = [{col_digit: str(d), col_ours: round(a, 3), col_svdd: anomaly.DEEP_SVDD[d]} for d, a in ours.items()]
     rows.append({col_digit: t("anomaly.col.mean"), col_ours: round(float(np.mean(list(ours.values()))), 3),
                  col_svdd: round(float(np.mean([anomaly.DEEP_SVDD[d] for d in ours])), 3)})
-    st.dataframe(rows, hide_index=True)
+    st.table(rows)  # every row, the mean included, without scrolling
     st.caption(t("anomaly.table_caption"))
 else:
     st.info(t("anomaly.table_missing"))

@@ -41,12 +41,12 @@ def test_home_imports_no_tensorflow():
 def test_slider_changes_noisy_and_reconstructed_digits():
     at = open_denoising()
     before = images(at)
-    assert len(before) == 4  # original, noisy, two denoisers
+    assert len(before) == 2 + len(pretrained.denoisers())  # original, noisy, each shipped denoiser
     at.slider(key="noise_factor").set_value(0.8).run()
     assert not at.exception
     after = images(at)
     assert after[0] == before[0]  # the originals stay
-    assert all(a != b for a, b in zip(after[1:], before[1:]))  # noisy and both reconstructions change
+    assert all(a != b for a, b in zip(after[1:], before[1:]))  # noisy and every reconstruction change
     assert any("PSNR" in c.value for c in at.caption)
 
 
@@ -92,7 +92,7 @@ def test_damaged_weights_named_others_still_work(tmp_path, monkeypatch):
     at = open_denoising()
     assert len(at.error) == 1
     assert "unet.weights.h5" in at.error[0].value and "python -m core.train unet" in at.error[0].value
-    assert len(images(at)) == 3  # original, noisy, and the seed autoencoder still shown
+    assert len(images(at)) == 1 + len(pretrained.denoisers())  # original, noisy, and the others still shown
 
 
 def test_missing_sample_is_a_message(tmp_path, monkeypatch):

@@ -32,8 +32,7 @@ def test_changing_the_normal_digit_changes_the_auroc_to_the_manifests():
     at.multiselect(key="normal_digits").set_value([1]).run()
     assert not at.exception
     assert auroc(at) == f"{MANIFEST['oneclass_1']['metrics']['auroc']:.3f}"
-    table = at.dataframe[0].value
-    assert len(table) == 11  # ten digits and the mean
+    assert len(at.table[0].value) == 11  # ten digits and the mean
     at.radio(key="score_kind").set_value("reconstruction").run()
     assert not at.exception and auroc(at) != f"{MANIFEST['oneclass_1']['metrics']['auroc']:.3f}"
 
