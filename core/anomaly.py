@@ -41,6 +41,16 @@ def score(vae, images, kind: str = "neg_elbo") -> np.ndarray:
     return metrics.bce(x, recon) * 28 * 28  # summed over pixels, in nats like the ELBO
 
 
+def verdict(score: float, typical_sorted) -> tuple[float, str]:
+    """How one image's score compares with real digits of the class: (share of them scoring lower, word).
+
+    "typical" up to the 90th percentile, "unusual" up to the highest real one, "alien" beyond all of them.
+    """
+    typical_sorted = np.asarray(typical_sorted)
+    rank = float(np.searchsorted(typical_sorted, score) / len(typical_sorted))
+    return rank, "typical" if rank <= 0.9 else "unusual" if score <= typical_sorted[-1] else "alien"
+
+
 @dataclass(frozen=True)
 class Confusion:
     tp: int
@@ -65,11 +75,16 @@ def confusion(is_anomaly, scores, threshold: float) -> Confusion:
                      tn=int((~flagged & ~is_anomaly).sum()), fn=int((~flagged & is_anomaly).sum()))
 
 
+def app_training_indices(labels, digits) -> np.ndarray:
+    """Which shipped test digits train an in-app detector: the normal ones among the first APP_SPLIT,
+    at most APP_MAX_IMAGES of them."""
+    return np.flatnonzero(np.isin(np.asarray(labels)[:APP_SPLIT], list(digits)))[:APP_MAX_IMAGES]
+
+
 def app_training_images(digits) -> np.ndarray:
-    """The normal digits among the first APP_SPLIT shipped test digits, floats, at most APP_MAX_IMAGES."""
+    """The images `app_training_indices` picks, as floats."""
     x, y = data.load_sample()
-    keep = np.flatnonzero(np.isin(y[:APP_SPLIT], list(digits)))[:APP_MAX_IMAGES]
-    return data.to_float(x[keep])
+    return data.to_float(x[app_training_indices(y, digits)])
 
 
 def train_in_app(digits, on_epoch=None, epochs: int = APP_EPOCHS, seed: int = 0):

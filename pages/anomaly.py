@@ -97,7 +97,7 @@ else:
     ss.setdefault("detectors", {})
     if key not in ss.detectors:
         st.info(t("anomaly.needs_training", digits=", ".join(map(str, digits)), epochs=anomaly.APP_EPOCHS,
-                  images=f"{len(anomaly.app_training_images(digits)):,}"))
+                  images=f"{len(anomaly.app_training_indices(y_all, digits)):,}"))  # a count, no decoding
         if ss.pop("training_for", None) == key:  # a run that started training never finished it
             st.warning(t("anomaly.cancelled"))
         if not st.button(t("anomaly.train"), icon=":material/model_training:", type="primary"):

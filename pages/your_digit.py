@@ -223,8 +223,7 @@ if "vae" in manifest:
         except pretrained.PretrainedError as exc:
             st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
         else:
-            rank = float(np.searchsorted(typical, mine) / len(typical))  # share of real ones scoring lower
-            verdict = "typical" if rank <= 0.9 else "unusual" if mine <= typical[-1] else "alien"
+            rank, verdict = anomaly.verdict(mine, typical)
             say = {"typical": st.success, "unusual": st.warning, "alien": st.error}[verdict]
             say(t(f"digit.verdict.{verdict}", digit=guess, score=f"{mine:.0f}", share=f"{rank:.0%}",
                   n=f"{len(typical):,}"))
