@@ -256,6 +256,100 @@ def _built(model: VAE) -> VAE:
     return model
 
 
+# ─── Anomaly detection by self-supervision: which transformation was applied? ──────────────────────
+
+class Mahalanobis(layers.Layer):
+    """Squared Mahalanobis distance of unit-length feature vectors from the normal digits' mean.
+
+    Not learnt by gradient descent: `fit` sets the mean and precision from the normal digits' features,
+    and they are saved with the weights like any other.
+    """
+
+    def __init__(self, ridge: float = 1e-4, **kwargs):
+        super().__init__(**kwargs)
+        self.ridge = ridge  # keeps the covariance of a few thousand 256-d vectors invertible
+
+    def build(self, input_shape):
+        d = int(input_shape[-1])
+        self.mean = self.add_weight(shape=(d,), initializer="zeros", trainable=False, name="mean")
+        self.precision = self.add_weight(shape=(d, d), initializer="identity", trainable=False, name="precision")
+
+    @staticmethod
+    def unit(features):
+        return features / (keras.ops.norm(features, axis=-1, keepdims=True) + 1e-8)
+
+    def call(self, features):
+        dz = self.unit(features) - self.mean
+        return keras.ops.sum(keras.ops.matmul(dz, self.precision) * dz, axis=-1)
+
+    def fit(self, features):
+        import numpy as np
+
+        f = np.asarray(features, np.float64)
+        f = f / (np.linalg.norm(f, axis=-1, keepdims=True) + 1e-8)  # as `unit`, in float64
+        cov = np.cov(f.T) + self.ridge * np.eye(f.shape[1])
+        self.mean.assign(f.mean(axis=0).astype("float32"))
+        self.precision.assign(np.linalg.inv(cov).astype("float32"))
+
+
+class GeometricDetector(keras.Model):
+    """One-class detector after Golan & El-Yaniv (NeurIPS 2018): a CNN trained on normal digits only to
+    tell which of the geometric transformations (flip × quarter turn × shift, core.anomaly.TRANSFORMS)
+    was applied. To do that it must learn what an upright, centred normal digit looks like; its feature
+    vector of an untouched image then describes other shapes unlike the normal ones.
+
+    Training (`training=True`): returns the transformation logits, for the cross-entropy loss.
+    Otherwise: the anomaly score, the Mahalanobis distance of the features from the normal digits'
+    (fitted afterwards with `fit_normal`). Scoring costs one forward pass per image.
+    """
+
+    def __init__(self, net, **kwargs):
+        super().__init__(**kwargs)
+        self.net = net  # image → (transformation logits, features)
+        self.distance = Mahalanobis(name="mahalanobis")
+
+    def build(self, input_shape=None):
+        self.distance.build(self.net.output[1].shape)
+        self.built = True
+
+    def call(self, x, training=False):
+        logits, features = self.net(x, training=training)
+        return logits if training else self.distance(features)
+
+    def features(self, images, batch_size: int = 1000):
+        import numpy as np
+
+        return np.concatenate([np.asarray(self.net(images[i:i + batch_size], training=False)[1])
+                               for i in range(0, len(images), batch_size)])
+
+    def fit_normal(self, images):
+        """Fit the distance to the normal digits: their features' mean and covariance."""
+        self.distance.fit(self.features(images))
+
+
+def geometric_detector(num_transforms: int = 72, filters=(32, 64, 128), dense: int = 256) -> GeometricDetector:
+    """The transformation classifier and its distance head: the network our one-class trials measured
+    (with batch normalisation, unlike the denoisers; it is small enough that its cost doesn't matter)."""
+    _check_positive(num_transforms=num_transforms, dense=dense)
+    f1, f2, f3 = filters
+    x = digit = keras.Input(shape=(28, 28, 1), name="digit")
+
+    def conv(x, filters, name, strides=1):
+        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=name)(x)
+        return layers.ReLU(name=f"{name}_relu")(layers.BatchNormalization(name=f"{name}_bn")(x))
+
+    x = conv(conv(x, f1, "conv1"), f1, "conv1_down", strides=2)
+    x = conv(conv(x, f2, "conv2"), f2, "conv2_down", strides=2)
+    x = conv(x, f3, "conv3")
+    # Flatten, not global pooling: the net must see *where* the strokes are to tell the shifts apart.
+    features = layers.Dense(dense, activation="relu", name="features")(layers.Flatten(name="flatten")(x))
+    logits = layers.Dense(num_transforms, name="transformation")(features)
+    model = GeometricDetector(keras.Model(digit, [logits, features], name="transformation_net"),
+                              name="geometric_detector")
+    model.build()
+    return model
+
+
 # ─── Month 5, part 1: the functional API and its Sequential twin ────────────────────────────────────
 
 def functional_example(num_classes: int = 7) -> keras.Model:

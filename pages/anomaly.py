@@ -82,7 +82,9 @@ if not digits or len(digits) == 10:
     st.stop()
 digits = sorted(digits)
 
-name = anomaly.shipped_model(digits)
+st.caption(t(f"anomaly.explain.{kind}"))
+family = anomaly.FAMILY[kind]
+name = anomaly.shipped_model(digits, kind)
 if name is not None and name in manifest:
     try:
         scores = shipped_scores(name, manifest[name]["sha256"], kind)
@@ -93,10 +95,12 @@ if name is not None and name in manifest:
     st.caption(t("anomaly.shipped", name=name, epochs=manifest[name]["epochs"]))
 else:
     # Any other choice: a detector trained here, on the first half of the test digits, scored on the rest.
-    key = tuple(digits)
+    key = (tuple(digits), family)
     ss.setdefault("detectors", {})
+    epochs = anomaly.APP_EPOCHS[family]
     if key not in ss.detectors:
-        st.info(t("anomaly.needs_training", digits=", ".join(map(str, digits)), epochs=anomaly.APP_EPOCHS,
+        st.info(t("anomaly.needs_training", digits=", ".join(map(str, digits)), epochs=epochs,
+                  model=t(f"anomaly.model.{family}"),
                   images=f"{len(anomaly.app_training_indices(y_all, digits)):,}"))  # a count, no decoding
         if ss.pop("training_for", None) == key:  # a run that started training never finished it
             st.warning(t("anomaly.cancelled"))
@@ -104,12 +108,12 @@ else:
             st.stop()
         st.button(t("anomaly.cancel"), icon=":material/cancel:")  # any click reruns, which stops training
         ss.training_for = key
-        bar = st.progress(0.0, text=t("anomaly.training", epoch=0, epochs=anomaly.APP_EPOCHS))
-        model = anomaly.train_in_app(digits, on_epoch=lambda e, n, loss: bar.progress(
-            e / n, text=t("anomaly.training_loss", epoch=e, epochs=n, loss=f"{loss:.1f}")))
+        bar = st.progress(0.0, text=t("anomaly.training", epoch=0, epochs=epochs))
+        model = anomaly.train_in_app(digits, kind, on_epoch=lambda e, n, loss: bar.progress(
+            e / n, text=t(f"anomaly.training_loss.{family}", epoch=e, epochs=n, loss=f"{loss:.2f}")))
         ss.pop("training_for", None)
         ss.detectors[key] = {kind_: anomaly.score(model, data.to_float(x_all[anomaly.APP_SPLIT:]), kind_)
-                             for kind_ in anomaly.SCORES}
+                             for kind_ in anomaly.SCORES if anomaly.FAMILY[kind_] == family}
         bar.empty()
     scores = ss.detectors[key][kind]
     labels, images = y_all[anomaly.APP_SPLIT:], x_all[anomaly.APP_SPLIT:]
@@ -160,13 +164,19 @@ c2.image(grids.tile(data.to_float(images[sly_anomalies]), per_line=SHOWN, scale=
 c2.caption(" · ".join(f"{labels[i]}: {scores[i]:.0f}" for i in sly_anomalies))
 
 st.subheader(t("anomaly.table"))
-ours = {d: manifest[f"oneclass_{d}"]["metrics"]["auroc"] for d in range(10)
-        if "auroc" in manifest.get(f"oneclass_{d}", {}).get("metrics", {})}
-if ours:
-    col_digit, col_ours, col_svdd = t("anomaly.col.digit"), t("anomaly.col.ours"), t("anomaly.col.deep_svdd")
-    rows = [{col_digit: str(d), col_ours: round(a, 3), col_svdd: anomaly.DEEP_SVDD[d]} for d, a in ours.items()]
-    rows.append({col_digit: t("anomaly.col.mean"), col_ours: round(float(np.mean(list(ours.values()))), 3),
-                 col_svdd: round(float(np.mean([anomaly.DEEP_SVDD[d] for d in ours])), 3)})
+# The AUROC each shipped model scored when it was trained, per normal digit: what the manifest records.
+columns = {t(f"anomaly.col.{f}"): {d: manifest[f"{f}_{d}"]["metrics"]["auroc"] for d in range(10)
+                                   if "auroc" in manifest.get(f"{f}_{d}", {}).get("metrics", {})}
+           for f in ("geometric", "oneclass")}
+columns = {c: v for c, v in columns.items() if v}
+if columns:
+    col_digit = t("anomaly.col.digit")
+    rows = [{col_digit: str(d), **{c: round(v[d], 3) if d in v else None for c, v in columns.items()},
+             t("anomaly.col.deep_svdd"): anomaly.DEEP_SVDD[d]} for d in range(10)]
+    rows.append({col_digit: t("anomaly.col.mean"),
+                 **{c: round(float(np.mean(list(v.values()))), 3) if len(v) == 10 else None
+                    for c, v in columns.items()},
+                 t("anomaly.col.deep_svdd"): round(float(np.mean(anomaly.DEEP_SVDD)), 3)})
     st.table(rows)  # every row, the mean included, without scrolling
     st.caption(t("anomaly.table_caption"))
 else:

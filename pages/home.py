@@ -42,9 +42,10 @@ def headline(entry):
     return t("home.model_ok", psnr=f"{m['gaussian_0.5']['psnr']:.2f}", ssim=f"{m['gaussian_0.5']['ssim']:.3f}", **facts)
 
 
-one_class = [s for s in statuses if s.name.startswith("oneclass_")]
+FAMILIES = ("geometric", "oneclass")  # ten one-class models of one kind read better as one card
+families = {f: [s for s in statuses if s.name.rsplit("_", 1)[0] == f] for f in FAMILIES}
 for s in statuses:
-    if s in one_class:
+    if any(s in members for members in families.values()):
         continue
     with st.container(border=True):
         c1, c2 = st.columns([2, 3])
@@ -53,16 +54,18 @@ for s in statuses:
             c2.markdown(headline(s.entry))
         else:
             c2.error(s.problem, icon=":material/error:")
-if one_class:  # ten models of one kind read better as one line
+for family, members in families.items():
+    if not members:
+        continue
     with st.container(border=True):
         c1, c2 = st.columns([2, 3])
-        c1.markdown(f"**{t('model.oneclass')}**  \n`pretrained/oneclass_0 … 9.weights.h5`")
-        good = [s for s in one_class if s.ok]
+        c1.markdown(f"**{t(f'model.{family}')}**  \n`pretrained/{family}_0 … 9.weights.h5`")
+        good = [s for s in members if s.ok]
         if good:
             aurocs = [s.entry["metrics"]["auroc"] for s in good]
             c2.markdown(t("home.model_ok_oneclass", n=len(good), mean=f"{sum(aurocs) / len(aurocs):.3f}",
                           low=f"{min(aurocs):.3f}"))
-        for s in one_class:
+        for s in members:
             if not s.ok:
                 c2.error(s.problem, icon=":material/error:")
 

@@ -29,23 +29,23 @@ def test_digits():
 
 
 model = st.cache_resource(show_spinner=False)(pretrained.forward)  # TensorFlow loads on the first call
-vae = st.cache_resource(show_spinner=False)(pretrained.load)  # the VAEs: encoder, decoder and ELBO are needed
+loaded = st.cache_resource(show_spinner=False)(pretrained.load)  # whole models: the VAE's encoder, decoder, detectors
 
 
 @st.cache_data(show_spinner=False)
 def latent_map(sha):  # keyed by the weights' hash
     from core import latent
 
-    return latent.encode(vae("vae"), data.to_float(test_digits()[0]))
+    return latent.encode(loaded("vae"), data.to_float(test_digits()[0]))
 
 
 @st.cache_data(show_spinner=False)
-def typical_scores(name, sha, digit):
+def typical_scores(name, sha, digit, kind):
     """The one-class model's scores for the test digits of its own class: what 'typical' looks like."""
     from core import anomaly
 
     x, y = test_digits()
-    return np.sort(anomaly.score(vae(name), data.to_float(x[y == digit])))
+    return np.sort(anomaly.score(loaded(name), data.to_float(x[y == digit]), kind))
 
 
 def big(image):
@@ -194,13 +194,13 @@ if "vae" in manifest:
 
     c1, c2 = st.columns([1, 2], gap="large")
     try:
-        z = latent.encode(vae("vae"), digit)[0]
+        z = latent.encode(loaded("vae"), digit)[0]
         x_all, y_all = test_digits()
         z_all = latent_map(manifest["vae"]["sha256"])
     except pretrained.PretrainedError as exc:
         st.error(t("error.model", name=t("model.vae"), detail=str(exc)), icon=":material/error:")
     else:
-        c1.image(big(latent.decode(vae("vae"), [z])[0, :, :, 0]), width=140, caption=t("digit.vae_recon"))
+        c1.image(big(latent.decode(loaded("vae"), [z])[0, :, :, 0]), width=140, caption=t("digit.vae_recon"))
         points = [{"z1": float(a), "z2": float(b), "label": str(int(d))} for (a, b), d in zip(z_all, y_all)]
         c2.vega_lite_chart({
             "height": 300, "layer": [
@@ -215,11 +215,15 @@ if "vae" in manifest:
         c2.caption(t("digit.vae_map", z1=f"{z[0]:.2f}", z2=f"{z[1]:.2f}"))
 
     guess = int(np.argmax(probabilities)) if probabilities is not None else None
-    name = anomaly.shipped_model([guess]) if guess is not None else None
+    # The verdict comes from the best shipped detector of the predicted digit (the geometric one; the VAE's
+    # negative ELBO where only that is shipped).
+    kind = next((k for k in ("geometric", "neg_elbo")
+                 if guess is not None and anomaly.shipped_model([guess], k) in manifest), None)
+    name = anomaly.shipped_model([guess], kind) if kind else None
     if name in manifest:
         try:
-            mine = float(anomaly.score(vae(name), digit)[0])
-            typical = typical_scores(name, manifest[name]["sha256"], guess)
+            mine = float(anomaly.score(loaded(name), digit, kind)[0])
+            typical = typical_scores(name, manifest[name]["sha256"], guess, kind)
         except pretrained.PretrainedError as exc:
             st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
         else:

@@ -1,13 +1,15 @@
 """The shipped weights: present, intact, loadable, and as good as the manifest says."""
 import shutil
 
+import numpy as np
 import pytest
 
 from core import data, metrics, pretrained, train
 
 DENOISERS = ["seed_ae", "unet", "unet_global"]
 ONE_CLASS = [f"oneclass_{d}" for d in range(10)]
-SHIPPED = DENOISERS + ["classifier", "vae"] + ONE_CLASS
+GEOMETRIC = [f"geometric_{d}" for d in range(10)]
+SHIPPED = DENOISERS + ["classifier", "vae"] + ONE_CLASS + GEOMETRIC
 MANIFEST = pretrained.load_manifest()
 
 
@@ -58,8 +60,19 @@ def test_one_class_auroc_as_recorded(digit, test_set):
 
     _, _, x, y = test_set
     name = f"oneclass_{digit}"
-    auroc = metrics.roc(y != digit, anomaly.score(pretrained.load(name), x))[3]
+    auroc = metrics.roc(y != digit, anomaly.score(pretrained.load(name), x, "neg_elbo"))[3]
     assert auroc == pytest.approx(MANIFEST[name]["metrics"]["auroc"], abs=1e-3)
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_geometric_auroc_as_recorded(digit, test_set):
+    from core import anomaly
+
+    _, _, x, y = test_set
+    name = f"geometric_{digit}"
+    score = anomaly.score(pretrained.load(name), x[:1000], "geometric")  # one forward pass per digit
+    assert metrics.roc(y[:1000] != digit, score)[3] == pytest.approx(
+        MANIFEST[name]["metrics"]["auroc_first_1000"], abs=1e-4)
 
 
 def test_manifest_records_how_each_model_was_made():
@@ -85,15 +98,16 @@ def test_shipped_quality_targets():
             assert v >= ours["noisy_psnr_by_factor"][kind][f] + 3, (kind, f)
 
 
-def test_one_class_models_detect_the_other_digits():
-    # The issue's target (mean ≥ 0.975, none below 0.93) is NOT met by the shipped 10-epoch models: digit 2
-    # scores 0.84 (see the issue's note). This guards what is shipped: clearly better than chance for every
-    # digit, and the easy digits (0, 1) at Deep SVDD's level.
+def test_one_class_targets():
+    # The issue's target for our detector: mean AUROC ≥ 0.975 over the ten digits, none below 0.93; and
+    # above Deep SVDD's published mean. The VAEs' negative ELBO stays a weaker score (1s fool it), shown
+    # beside it on the page: it must still beat chance for every digit.
     from core import anomaly
 
-    aurocs = {d: MANIFEST[f"oneclass_{d}"]["metrics"]["auroc"] for d in range(10)}
-    assert min(aurocs.values()) >= 0.75
-    assert aurocs[0] >= anomaly.DEEP_SVDD[0] and aurocs[1] >= anomaly.DEEP_SVDD[1]
+    geometric = [MANIFEST[f"geometric_{d}"]["metrics"]["auroc"] for d in range(10)]
+    assert np.mean(geometric) >= 0.975 and min(geometric) >= 0.93
+    assert np.mean(geometric) > np.mean(anomaly.DEEP_SVDD)
+    assert min(MANIFEST[f"oneclass_{d}"]["metrics"]["auroc"] for d in range(10)) >= 0.75
 
 
 @pytest.fixture

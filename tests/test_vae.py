@@ -69,10 +69,10 @@ def test_roc_and_confusion():
 
 def test_shipped_model_names_and_scores(digits):
     x, _ = digits
-    assert anomaly.shipped_model([3]) == "oneclass_3" and anomaly.shipped_model([3, 3]) == "oneclass_3"
-    assert anomaly.shipped_model([1, 7]) is None
+    assert anomaly.shipped_model([3]) == "geometric_3" and anomaly.shipped_model([3, 3], "neg_elbo") == "oneclass_3"
+    assert anomaly.shipped_model([3], "reconstruction") == "oneclass_3" and anomaly.shipped_model([1, 7]) is None
     m = models.vae(latent_dim=4)
-    for kind in anomaly.SCORES:
+    for kind in ("neg_elbo", "reconstruction"):
         s = anomaly.score(m, x[:20], kind)
         assert s.shape == (20,) and np.all(np.isfinite(s)) and np.all(s > 0)
     with pytest.raises(ValueError, match="score"):
@@ -81,7 +81,7 @@ def test_shipped_model_names_and_scores(digits):
 
 def test_train_in_app_reports_each_epoch_and_refuses_nonsense():
     seen = []
-    model = anomaly.train_in_app([1, 7], on_epoch=lambda e, n, loss: seen.append((e, n, loss)), epochs=2)
+    model = anomaly.train_in_app([1, 7], "neg_elbo", on_epoch=lambda e, n, loss: seen.append((e, n, loss)), epochs=2)
     assert [(e, n) for e, n, _ in seen] == [(1, 2), (2, 2)] and all(np.isfinite(loss) for *_, loss in seen)
     assert model.latent_dim == 16
     for bad in ([], list(range(10)), [11]):
