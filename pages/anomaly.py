@@ -32,18 +32,32 @@ def shipped_scores(name, sha, kind):  # keyed by the weights' hash: new weights,
 
 
 def histogram(scores, is_anomaly, threshold, kind):
-    top = float(np.quantile(scores, 0.995))  # a few extreme scores would squash every bar to the left
-    values = [{"score": float(min(s, top)), "group": t("anomaly.group.anomalous" if a else "anomaly.group.normal")}
-              for s, a in zip(scores, is_anomaly)]
+    """Counts of normal and anomalous scores in 60 bins, log-spaced: the scores of anomalies run to
+    tens of times the normal ones, and on a linear axis every normal digit would sit in one bar."""
+    scores = np.asarray(scores, np.float64)
+    lo = max(float(np.quantile(scores, 0.001)), 1e-6)
+    hi = float(np.quantile(scores, 0.999))  # a few extreme scores would squash every bar to the left
+    edges = np.geomspace(lo, max(hi, lo * 1.01), 61)
+    clipped = np.clip(scores, edges[0], edges[-1])
+    values = []
+    for group, members in ((t("anomaly.group.normal"), ~is_anomaly), (t("anomaly.group.anomalous"), is_anomaly)):
+        counts, _ = np.histogram(clipped[members], edges)
+        values += [{"from": float(a), "to": float(b), "count": int(c), "group": group}
+                   for a, b, c in zip(edges[:-1], edges[1:], counts) if c]
+    scale = {"type": "log", "domain": [float(edges[0]), float(edges[-1])], "nice": False}
+    x = {"field": "from", "type": "quantitative", "scale": scale, "title": t(f"anomaly.score.{kind}")}
     return {
         "height": 260, "layer": [
-            {"data": {"values": values}, "mark": {"type": "bar", "opacity": 0.55, "binSpacing": 0},
-             "encoding": {"x": {"field": "score", "bin": {"maxbins": 60}, "title": t(f"anomaly.score.{kind}")},
-                          "y": {"aggregate": "count", "stack": None, "title": t("anomaly.count")},
+            {"data": {"values": values}, "mark": {"type": "bar", "opacity": 0.55},
+             "encoding": {"x": x, "x2": {"field": "to"},
+                          "y": {"field": "count", "type": "quantitative", "stack": None, "title": t("anomaly.count")},
+                          "y2": {"datum": 0},  # with x and x2 given, bars would otherwise lie on their side
                           "color": {"field": "group", "type": "nominal", "title": None,
-                                    "scale": {"range": ["#4c78a8", "#e45756"]}}}},
-            {"data": {"values": [{"score": min(threshold, top)}]}, "mark": {"type": "rule", "color": "#333"},
-             "encoding": {"x": {"field": "score", "type": "quantitative"}}},
+                                    "scale": {"domain": [t("anomaly.group.normal"), t("anomaly.group.anomalous")],
+                                              "range": ["#4c78a8", "#e45756"]}}}},
+            {"data": {"values": [{"from": float(np.clip(threshold, edges[0], edges[-1]))}]},
+             "mark": {"type": "rule", "color": "#333", "strokeWidth": 2},
+             "encoding": {"x": {"field": "from", "type": "quantitative", "scale": scale}}},
         ]}
 
 
@@ -171,12 +185,11 @@ columns = {t(f"anomaly.col.{f}"): {d: manifest[f"{f}_{d}"]["metrics"]["auroc"] f
 columns = {c: v for c, v in columns.items() if v}
 if columns:
     col_digit = t("anomaly.col.digit")
-    rows = [{col_digit: str(d), **{c: round(v[d], 3) if d in v else None for c, v in columns.items()},
-             t("anomaly.col.deep_svdd"): anomaly.DEEP_SVDD[d]} for d in range(10)]
+    rows = [{col_digit: str(d), **{c: f"{v[d]:.3f}" if d in v else "–" for c, v in columns.items()},
+             t("anomaly.col.deep_svdd"): f"{anomaly.DEEP_SVDD[d]:.3f}"} for d in range(10)]
     rows.append({col_digit: t("anomaly.col.mean"),
-                 **{c: round(float(np.mean(list(v.values()))), 3) if len(v) == 10 else None
-                    for c, v in columns.items()},
-                 t("anomaly.col.deep_svdd"): round(float(np.mean(anomaly.DEEP_SVDD)), 3)})
+                 **{c: f"{np.mean(list(v.values())):.3f}" if len(v) == 10 else "–" for c, v in columns.items()},
+                 t("anomaly.col.deep_svdd"): f"{np.mean(anomaly.DEEP_SVDD):.3f}"})
     st.table(rows)  # every row, the mean included, without scrolling
     st.caption(t("anomaly.table_caption"))
 else:
