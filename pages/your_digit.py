@@ -221,6 +221,7 @@ if "vae" in manifest:
                  if guess is not None and anomaly.shipped_model([guess], k) in manifest), None)
     name = anomaly.shipped_model([guess], kind) if kind else None
     if name in manifest:
+        st.subheader(t("digit.anomaly", digit=guess))
         try:
             mine = float(anomaly.score(loaded(name), digit, kind)[0])
             typical = typical_scores(name, manifest[name]["sha256"], guess, kind)
