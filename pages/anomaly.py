@@ -128,7 +128,7 @@ else:
         ss.pop("training_for", None)
         ss.detectors[key] = {kind_: anomaly.score(model, data.to_float(x_all[anomaly.APP_SPLIT:]), kind_)
                              for kind_ in anomaly.SCORES if anomaly.FAMILY[kind_] == family}
-        bar.empty()
+        st.rerun()  # draw the page afresh, without the train and cancel buttons of this run
     scores = ss.detectors[key][kind]
     labels, images = y_all[anomaly.APP_SPLIT:], x_all[anomaly.APP_SPLIT:]
     st.caption(t("anomaly.in_app", split=f"{anomaly.APP_SPLIT:,}", n=f"{len(labels):,}"))
@@ -145,13 +145,13 @@ threshold = st.slider(t("anomaly.threshold"), lo, hi, default, (hi - lo) / 200, 
                       key=f"threshold_{'_'.join(map(str, digits))}_{kind}", help=t("anomaly.threshold_help"))
 cm = anomaly.confusion(is_anomaly, scores, threshold)
 
-m1, m2, m3, m4 = st.columns(4)
-m1.metric("AUROC", f"{auroc:.3f}")
-if len(digits) == 1:
-    m2.metric(t("anomaly.deep_svdd"), f"{anomaly.DEEP_SVDD[digits[0]]:.3f}",
-              delta=f"{auroc - anomaly.DEEP_SVDD[digits[0]]:+.3f}", delta_color="normal")
-m3.metric(t("anomaly.precision"), f"{cm.precision:.1%}")
-m4.metric(t("anomaly.recall"), f"{cm.recall:.1%}")
+cells = iter(st.columns(4))
+next(cells).metric("AUROC", f"{auroc:.3f}")
+if len(digits) == 1:  # Deep SVDD published one row: one normal digit at a time
+    next(cells).metric(t("anomaly.deep_svdd"), f"{anomaly.DEEP_SVDD[digits[0]]:.3f}",
+                       delta=f"{auroc - anomaly.DEEP_SVDD[digits[0]]:+.3f}", delta_color="normal")
+next(cells).metric(t("anomaly.precision"), f"{cm.precision:.1%}")
+next(cells).metric(t("anomaly.recall"), f"{cm.recall:.1%}")
 
 c1, c2 = st.columns(2)
 with c1:
