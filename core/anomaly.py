@@ -23,7 +23,7 @@ SCORE_SEED = 1234  # the z draws of the ELBO score: the same figures every time,
 # Training in the app uses only the shipped test digits (the app never downloads MNIST): the first
 # half trains, the second half is scored, so no digit is scored by a model that saw it.
 APP_SPLIT = 5000
-APP_EPOCHS = {"geometric": 30, "oneclass": 8}  # each about half a minute on 2 CPU cores
+APP_EPOCHS = {"geometric": 30, "oneclass": 8}  # ~20–30 s and ~5 s on 2 CPU cores (≤ 2,500 digits)
 APP_MAX_IMAGES = 2500  # of the first half, at most this many normal digits: training stays ~a minute
 
 

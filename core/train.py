@@ -254,7 +254,11 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
 
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.weights.h5"
-    model.save_weights(weights)
+    # A compiled model's save_weights stores the optimizer's moments too: two thirds of the file, and the
+    # app never resumes training. An uncompiled copy with the same weights is saved instead.
+    bare = r.build()
+    bare.set_weights(model.get_weights())
+    bare.save_weights(weights)
     print(f"[{name}] trained in {train_seconds:.0f} s; measuring on the shipped test digits", flush=True)
     # Metrics are measured on the shipped sample when it exists, so tests and app see the same digits.
     sample, labels = data.load_sample() if data.SAMPLE_PATH.exists() else (x_test_u8, y_test)
