@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,20 +103,19 @@ def load(name: str, folder: Path | None = None):
     return model
 
 
-_forwards = weakref.WeakKeyDictionary()  # model → its traced forward pass, gone with the model
-
-
 def compiled_forward(model):
     """The app's call path: one traced graph for any batch size, no `predict` machinery per call.
-    Traced once per model: a page that scores one digit per rerun doesn't pay for tracing each time."""
-    if model not in _forwards:
+    Traced once per model and kept on it: a page that scores one digit per rerun doesn't retrace."""
+    forward = getattr(model, "_traced_forward", None)
+    if forward is None:
         import tensorflow as tf
 
-        ref = weakref.ref(model)  # not the model itself: the cache must not keep it alive
-        fn = tf.function(lambda x: ref()(x, training=False), reduce_retracing=True,
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
                          input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
-        _forwards[model] = lambda x: fn(tf.constant(np.asarray(x, np.float32))).numpy()
-    return _forwards[model]
+        forward = lambda x: fn(tf.constant(np.asarray(x, np.float32))).numpy()  # noqa: E731
+        # object.__setattr__: Keras would otherwise try to track it as part of the model
+        object.__setattr__(model, "_traced_forward", forward)
+    return forward
 
 
 def forward(name: str, folder: Path | None = None):
