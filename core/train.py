@@ -14,6 +14,7 @@ import math
 import platform
 import sys
 import time
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -183,11 +184,31 @@ def _versions() -> dict:
             "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
+def _init_record(path: Path, name: str) -> dict:
+    """Where a warm restart starts: the file, its sha256 and how many epochs the manifest beside it says
+    it has seen (a file without an entry, or another recipe's, is refused: its history would be lost)."""
+    from core.pretrained import load_manifest, sha256
+
+    if not path.is_file():
+        raise ValueError(f"--init {path}: no such file")
+    digest = sha256(path)
+    entry = load_manifest(path.parent / "manifest.json").get(name)
+    if not entry or entry.get("sha256") != digest:
+        raise ValueError(f"--init {path}: the manifest beside it has no {name!r} entry with this file's sha256")
+    return {"file": path.name, "sha256": digest, "epochs": entry.get("epochs_total", entry["epochs"]),
+            "date": entry.get("date")}
+
+
 def train(name: str, epochs: int | None = None, batch_size: int | None = None,
           noise_factor: float | None = None, noise_kind: str | None = None, seed: int = 0,
           data_path: str | None = None, out: str | Path | None = None, callbacks=(), verbose="auto",
-          eval_images: int | None = None):
-    """Train recipe `name`, save its weights, measure it and record it in the manifest. Returns the entry."""
+          eval_images: int | None = None, init: str | Path | None = None, learning_rate: float | None = None):
+    """Train recipe `name`, save its weights, measure it and record it in the manifest. Returns the entry.
+
+    `init` continues from a weights file of the same recipe (a warm restart: a fresh optimizer and
+    learning-rate schedule, `learning_rate` overriding the recipe's); the entry records the file, its
+    sha256 and the epochs it had already seen, so the model's whole history stays on record.
+    """
     import keras
 
     if name not in RECIPES:
@@ -199,6 +220,10 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     noise_kind = r.noise_kind if noise_kind is None else noise_kind
     data._check_factor(noise_factor)
     out = Path(out) if out is not None else data.PRETRAINED_DIR
+    if learning_rate is not None:
+        if r.learning_rate is None or learning_rate <= 0:
+            raise ValueError("--learning-rate needs a recipe with a cosine schedule and a positive rate")
+        r = dataclasses.replace(r, learning_rate=learning_rate)
 
     keras.utils.set_random_seed(seed)
     ((x_train_u8, y_train), (x_test_u8, y_test)), source = data.load_mnist(data_path)
@@ -206,6 +231,11 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     print(f"[{name}] data: {source}; train {len(x_train)}, test {len(x_test)}", flush=True)
 
     model = r.build()
+    started_from = None
+    if init is not None:
+        started_from = _init_record(Path(init), name)
+        model.load_weights(init)
+        print(f"[{name}] continuing from {init} ({started_from['epochs']} epochs already)", flush=True)
     if r.learning_rate is None:
         optimizer = "adam"
     else:
@@ -273,6 +303,7 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
                               "blind: factor ~ U[0,1] per image, gaussian or salt_and_pepper, fresh every epoch"
                               if r.noise_blind else f"{noise_kind} {noise_factor}, drawn once")},
         "params": int(model.count_params()), "data_source": source, "epochs": epochs, "seed": seed,
+        **({"init": started_from, "epochs_total": started_from["epochs"] + epochs} if started_from else {}),
         "train_seconds": round(train_seconds, 1), "versions": _versions(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "eval": {"images": int(len(sample)), "noise_seed": EVAL_SEED},
@@ -320,10 +351,14 @@ def main(argv=None):
     p.add_argument("--data", help="path to an mnist.npz (x_train, y_train, x_test, y_test)")
     p.add_argument("--out", help="folder for weights and manifest.json (default: pretrained/)")
     p.add_argument("--eval-images", type=int, help="measure on the first N test digits only (default: all 10,000)")
+    p.add_argument("--init", help="continue from this weights file of the same recipe (its manifest entry "
+                                  "must sit beside it); a fresh optimizer and schedule")
+    p.add_argument("--learning-rate", type=float, help="peak of the cosine schedule (default: the recipe's)")
     a = p.parse_args(argv)
     try:
         train(a.name, a.epochs, a.batch_size, a.noise_factor, a.noise_kind, a.seed, a.data, a.out,
-              verbose="auto" if sys.stdout.isatty() else 2, eval_images=a.eval_images)
+              verbose="auto" if sys.stdout.isatty() else 2, eval_images=a.eval_images, init=a.init,
+              learning_rate=a.learning_rate)
     except (data.DataUnavailable, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -43,6 +43,27 @@ def test_unknown_recipe_and_bad_noise_factor(tmp_path, small_mnist, capsys):
     assert "[0, 1]" in capsys.readouterr().err
 
 
+def test_warm_restart_continues_from_a_recorded_file_and_keeps_its_history(small_mnist, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["--batch-size", "64", "--data", str(small_mnist), "--eval-images", "100"]
+    assert train.main(["unet", "--epochs", "1", "--out", str(first), *common]) == 0
+    start = json.loads((first / "manifest.json").read_text())["unet"]
+    weights = first / "unet.weights.h5"
+    assert train.main(["unet", "--epochs", "2", "--init", str(weights), "--learning-rate", "2e-4",
+                       "--out", str(second), *common]) == 0
+    e = json.loads((second / "manifest.json").read_text())["unet"]
+    assert e["init"]["sha256"] == start["sha256"] and e["init"]["epochs"] == 1
+    assert e["epochs"] == 2 and e["epochs_total"] == 3
+    assert "0.0002" in e["options"]["optimizer"]
+    # the weights moved on from where they started
+    assert e["sha256"] != start["sha256"]
+    # a file with no entry beside it (its history unknown) and another recipe's file are refused
+    stray = tmp_path / "stray.weights.h5"
+    stray.write_bytes(weights.read_bytes())
+    assert train.main(["unet", "--init", str(stray), "--out", str(tmp_path / "x"), *common]) == 2
+    assert train.main(["seed_ae", "--init", str(weights), "--out", str(tmp_path / "x"), *common]) == 2
+
+
 def test_noise_blind_data_is_fresh_every_epoch():
     x = data.to_float(data.load_sample()[0][:64])
     fresh = train.FreshNoise(x, seed=0)
