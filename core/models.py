@@ -68,7 +68,8 @@ def unet_denoiser(base_filters: int = 16, depth: int = 2) -> keras.Model:
     return keras.Model(inputs, outputs, name="unet_denoiser")
 
 
-def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128) -> keras.Model:
+def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128, residual_pairs: int = 1,
+                         code_channels: int = 16, name: str = "global_unet_denoiser") -> keras.Model:
     """Our strongest denoiser: the U-Net's skip connections for stroke detail *plus* the seed
     autoencoder's idea, a dense code of the whole digit, for its overall shape.
 
@@ -86,17 +87,19 @@ def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128) -> keras.Mo
     skip14 = _conv_pair(x, f14, "down2")
     x = layers.MaxPooling2D(2, name="down2_pool")(skip14)
     x = _conv_pair(x, f7, "bottleneck")
-    x = layers.Add(name="bottleneck_residual")([x, _conv_pair(x, f7, "bottleneck_res")])
+    for i in range(residual_pairs):  # layer names of the first pair kept as they were, for shipped weights
+        suffix = "" if i == 0 else f"{i + 1}"
+        x = layers.Add(name=f"bottleneck_residual{suffix}")([x, _conv_pair(x, f7, f"bottleneck_res{suffix}")])
     code = layers.Dense(code_size, activation="relu", name="global_code")(layers.Flatten(name="flatten")(x))
-    shape = layers.Dense(7 * 7 * 16, activation="relu", name="code_to_map")(code)
-    shape = layers.Reshape((7, 7, 16), name="code_map")(shape)
+    shape = layers.Dense(7 * 7 * code_channels, activation="relu", name="code_to_map")(code)
+    shape = layers.Reshape((7, 7, code_channels), name="code_map")(shape)
     x = layers.Concatenate(name="bottleneck_with_code")([x, shape])
     x = layers.Conv2DTranspose(f14, 2, strides=2, name="up2_upconv")(x)
     x = _conv_pair(layers.Concatenate(name="up2_skip")([x, skip14]), f14, "up2")
     x = layers.Conv2DTranspose(f28, 2, strides=2, name="up1_upconv")(x)
     x = _conv_pair(layers.Concatenate(name="up1_skip")([x, skip28]), f28, "up1")
     outputs = layers.Conv2D(1, 1, activation="sigmoid", name="clean_digit")(x)
-    return keras.Model(inputs, outputs, name="global_unet_denoiser")
+    return keras.Model(inputs, outputs, name=name)
 
 
 class RandomStrokeWidth(layers.Layer):

@@ -60,6 +60,12 @@ RECIPES: dict[str, Recipe] = {
         description="U-Net with a global 128-d code (skip connections for detail, the code for shape), "
                     "noise-blind like unet; adam with cosine decay, binary cross-entropy.",
         epochs=12, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
+    "unet_global_wide": Recipe(
+        build=functools.partial(models.global_unet_denoiser, filters=(24, 64, 128), code_size=256,
+                                residual_pairs=2, code_channels=32, name="global_unet_wide"),
+        description="unet_global made wider where it is cheap (24/64/128 filters, a 256-d code, two residual "
+                    "pairs at 7×7); noise-blind, adam with cosine decay, binary cross-entropy.",
+        epochs=28, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
     "classifier": Recipe(
         build=models.digit_classifier,
         description="Digit classifier for the your-digit page: functional CNN with in-model stroke-width, shift, turn, zoom "

@@ -34,7 +34,8 @@ if not statuses:
 def headline(entry):
     """The one figure that says what a shipped model is worth, worded for its kind."""
     m = entry["metrics"]
-    facts = dict(params=f"{entry['params']:,}", epochs=entry["epochs"], images=f"{entry['eval']['images']:,}")
+    epochs = entry.get("epochs_total", entry["epochs"])  # a warm restart counts the epochs before it too
+    facts = dict(params=f"{entry['params']:,}", epochs=epochs, images=f"{entry['eval']['images']:,}")
     if "accuracy" in m:
         return t("home.model_ok_classifier", accuracy=f"{m['accuracy']:.2%}", **facts)
     if "neg_elbo" in m:

@@ -79,7 +79,10 @@ def test_manifest_records_how_each_model_was_made():
     for name in SHIPPED:
         e = MANIFEST[name]
         assert e["recipe"] == name and e["eval"]["images"] == 10_000
-        assert e["epochs"] == train.RECIPES[name].epochs  # trained by the recipe as written
+        if "init" in e:  # a warm restart (--init): where it started is on record, with the epochs before it
+            assert e["epochs_total"] == e["init"]["epochs"] + e["epochs"] and len(e["init"]["sha256"]) == 64
+        else:
+            assert e["epochs"] == train.RECIPES[name].epochs  # trained by the recipe as written
         assert {"tensorflow", "keras", "numpy"} <= set(e["versions"])
 
 
@@ -87,9 +90,9 @@ def test_shipped_quality_targets():
     seed, ours = MANIFEST["seed_ae"]["metrics"], MANIFEST["unet_global"]["metrics"]
     small = MANIFEST["unet"]["metrics"]
     assert seed["gaussian_0.5"]["psnr"] >= 18.8
-    # The issue asks 21.5 dB; the shipped 12-epoch CPU run reaches 20.86 (the issue stays open). This floor
+    # The issue asks 21.5 dB; 12 epochs plus a 20-epoch warm restart reach 21.00 on this CPU. This floor
     # guards what is shipped, above the small U-Net (20.33) and the seed (19.02).
-    assert ours["gaussian_0.5"]["psnr"] >= 20.8
+    assert ours["gaussian_0.5"]["psnr"] >= 20.95
     assert ours["gaussian_0.5"]["psnr"] >= small["gaussian_0.5"]["psnr"] + 0.4
     for kind in data.NOISE_KINDS:
         for f, v in ours["psnr_by_factor"][kind].items():
