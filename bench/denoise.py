@@ -41,7 +41,8 @@ def main(argv=None):
 
     names = pretrained.denoisers()
     print(f"{len(x)} test digits, noise seed {train.EVAL_SEED}\n")
-    header = f"{'model':<12} {'kind':<16}" + "".join(f"{f:>13.1f}" for f in factors)
+    w = max(len(n) for n in ["noisy input", *names])  # the longest name, uncut
+    header = f"{'model':<{w}} {'kind':<16}" + "".join(f"{f:>13.1f}" for f in factors)
     print("PSNR dB / SSIM per noise_factor\n" + header)
     rows = {"noisy input": None, **{n: pretrained.load(n) for n in names}}
     for label, model in rows.items():
@@ -54,16 +55,16 @@ def main(argv=None):
                 ps = metrics.psnr(x, out)
                 ps_txt = "inf" if np.isinf(ps).all() else f"{ps[np.isfinite(ps)].mean():.2f}"
                 cells.append(f"{ps_txt}/{metrics.ssim(x, out).mean():.3f}")
-            print(f"{label[:12]:<12} {k:<16}" + "".join(f"{c:>13}" for c in cells), flush=True)
+            print(f"{label:<{w}} {k:<16}" + "".join(f"{c:>13}" for c in cells), flush=True)
 
     print(f"\nOne 10-digit forward pass, median of {a.repeats} (ms)")
-    print(f"{'model':<12} {'params':>9} {'app path':>10} {'predict':>10} {'ratio':>7}")
+    print(f"{'model':<{w}} {'params':>9} {'app path':>10} {'predict':>10} {'ratio':>7}")
     for n in names:
         model = rows[n]
         fast = pretrained.compiled_forward(model)
         ours = median_ms(lambda: fast(batch10), a.repeats)
         theirs = median_ms(lambda: model.predict(batch10, verbose=0), a.repeats)
-        print(f"{n:<12} {model.count_params():>9,} {ours:>10.2f} {theirs:>10.2f} {theirs / ours:>6.1f}×")
+        print(f"{n:<{w}} {model.count_params():>9,} {ours:>10.2f} {theirs:>10.2f} {theirs / ours:>6.1f}×")
 
 
 if __name__ == "__main__":
