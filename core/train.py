@@ -14,8 +14,7 @@ import math
 import platform
 import sys
 import time
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -229,31 +228,27 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     if learning_rate is not None:
         if r.learning_rate is None or learning_rate <= 0:
             raise ValueError("--learning-rate needs a recipe with a cosine schedule and a positive rate")
-        r = dataclasses.replace(r, learning_rate=learning_rate)
+        r = replace(r, learning_rate=learning_rate)
+    started_from = _init_record(Path(init), name) if init is not None else None  # refused before any work
 
     keras.utils.set_random_seed(seed)
     ((x_train_u8, y_train), (x_test_u8, y_test)), source = data.load_mnist(data_path)
     x_train, x_test = data.to_float(x_train_u8), data.to_float(x_test_u8)
     print(f"[{name}] data: {source}; train {len(x_train)}, test {len(x_test)}", flush=True)
-
-    model = r.build()
-    started_from = None
-    if init is not None:
-        started_from = _init_record(Path(init), name)
-        model.load_weights(init)
-        print(f"[{name}] continuing from {init} ({started_from['epochs']} epochs already)", flush=True)
-    if r.learning_rate is None:
-        optimizer = "adam"
-    else:
-        steps = epochs * math.ceil(len(x_train) / batch_size)
-        optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
     if r.digits is not None:
         keep = np.isin(y_train, r.digits)
         x_train, y_train = x_train[keep], y_train[keep]
         print(f"[{name}] training on the {len(x_train)} training images of digits {r.digits} only", flush=True)
-        if r.learning_rate is not None:
-            steps = epochs * math.ceil(len(x_train) / batch_size)
-            optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
+
+    model = r.build()
+    if started_from is not None:
+        model.load_weights(init)
+        print(f"[{name}] continuing from {init} ({started_from['epochs']} epochs already)", flush=True)
+    if r.learning_rate is None:
+        optimizer = "adam"
+    else:  # the cosine schedule spans exactly the steps this run takes
+        steps = epochs * math.ceil(len(x_train) / batch_size)
+        optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
     if r.task == "vae":
         model.compile(optimizer=optimizer)  # the loss is the model's own: the negative ELBO
     elif r.task == "geometric":
