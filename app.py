@@ -9,7 +9,21 @@ ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Unsupervised Lab", page_icon="🧪", layout="wide")
 
-lang = st.sidebar.selectbox("Language / 言語", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang")
+# Choices whose labels are translated (the pages' keyed radios, selects and multiselects).
+TRANSLATED_CHOICES = ("noise_kind", "digit_mode", "models", "score_kind", "arch_model", "rn_view", "rn_bn_mode",
+                      "digit_source", "digit_noise_kind")
+
+
+def relabel_choices():
+    """A keyed choice keeps its value across a language switch, but the browser still holds the old
+    labels and would show nothing selected; writing each value back makes Streamlit resend it."""
+    for key in TRANSLATED_CHOICES:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+lang = st.sidebar.selectbox("Language / 言語", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang",
+                            on_change=relabel_choices)
 t = i18n.translator(lang)
 
 pages = [st.Page(ROOT / "pages" / "home.py", title=t("page.home.title"), icon=":material/home:", default=True)]

@@ -1,6 +1,7 @@
 """The real thing: streamlit run, Debian's Chromium, a person's keyboard on the noise slider."""
 import pytest
 
+from core import i18n, pretrained
 from tests import browser
 
 pytestmark = pytest.mark.skipif(browser.chromium_path() is None,
@@ -38,4 +39,26 @@ def test_a_deep_link_gets_the_whole_app():
         browser.wait_for_images(page, 4)
         page.get_by_text("Language / 言語").wait_for(timeout=30_000)
         assert page.get_by_role("link", name="Home").count() >= 1
+        assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_switching_language_keeps_every_choice_visible():
+    """Keyed choices keep their value across a language switch; the browser must show it under the new labels."""
+    with browser.serve_app() as (url, _), browser.chromium_page() as page:
+        page.goto(url + "/denoising")
+        browser.wait_for_images(page, 4)
+        browser.wait_until_idle(page)
+        page.get_by_text("Salt and pepper").click()
+        browser.wait_until_idle(page)
+
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
+        page.get_by_role("option", name="日本語").click()
+        page.get_by_role("heading", name="ノイズ除去").wait_for(timeout=60_000)
+        browser.wait_until_idle(page)
+
+        assert page.get_by_role("radio", name="ごま塩").is_checked()  # the user's choice, in Japanese
+        assert page.get_by_role("radio", name="ランダム").is_checked()  # the default, still shown
+        chips = page.locator('[data-testid="stMultiSelect"] [data-tag]').all_inner_texts()
+        ja = i18n.translator("ja")
+        assert sorted(chips) == sorted(ja(f"model.{n}") for n in pretrained.denoisers()), chips
         assert not page.locator('[data-testid="stException"]').count()

@@ -1,3 +1,4 @@
+import ast
 import re
 from pathlib import Path
 
@@ -36,3 +37,24 @@ def test_translator_formats_and_falls_back():
     t = i18n.translator("xx")
     assert t("denoise.indices_many", n=50).count("50") == 1
     assert t("no.such.key") == "[no.such.key]"
+
+
+def _keyed_choices_with_labels(path):
+    """Keys of widgets in `path` that pass both key= and format_func=, i.e. translated choices."""
+    keys = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            kw = {k.arg: k.value for k in node.keywords}
+            if "format_func" in kw and isinstance(kw.get("key"), ast.Constant):
+                keys.add(kw["key"].value)
+    return keys
+
+
+def test_every_translated_choice_is_relabelled_on_a_language_switch():
+    """app.py writes these values back when the language changes, or the browser would show them unselected."""
+    app = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    listed = next(ast.literal_eval(n.value) for n in ast.walk(app)
+                  if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "TRANSLATED_CHOICES")
+    found = set().union(*(_keyed_choices_with_labels(p) for p in sorted((ROOT / "pages").glob("*.py"))))
+    assert {"noise_kind", "models", "digit_source"} <= found  # the scan itself sees the pages' widgets
+    assert found == set(listed)
