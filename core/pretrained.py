@@ -78,6 +78,12 @@ def denoisers(manifest: dict | None = None) -> list[str]:
     return sorted(found, key=lambda n: (n != "seed_ae", n))
 
 
+def best_denoiser(manifest: dict | None = None) -> str | None:
+    """The shipped denoiser with the highest recorded PSNR at Gaussian 0.5, the seed's own setting."""
+    manifest = load_manifest() if manifest is None else manifest
+    return max(denoisers(manifest), key=lambda n: manifest[n]["metrics"]["gaussian_0.5"]["psnr"], default=None)
+
+
 def status(folder: Path | None = None) -> list[ModelStatus]:
     folder = _folder(folder)
     manifest = load_manifest(folder / "manifest.json")

@@ -43,7 +43,8 @@ def test_home_imports_no_tensorflow():
 def test_slider_changes_noisy_and_reconstructed_digits():
     at = open_denoising()
     before = images(at)
-    assert len(before) == 2 + len(pretrained.denoisers())  # original, noisy, each shipped denoiser
+    assert len(before) == 4  # original, noisy, and by default the seed's model beside our best
+    assert at.multiselect(key="models").value == ["seed_ae", pretrained.best_denoiser()]
     at.slider(key="noise_factor").set_value(0.8).run()
     assert not at.exception
     after = images(at)
@@ -92,6 +93,7 @@ def test_damaged_weights_named_others_still_work(tmp_path, monkeypatch):
     (folder / "unet.weights.h5").write_bytes(b"truncated")
     monkeypatch.setattr(data, "PRETRAINED_DIR", folder)
     at = open_denoising()
+    at.multiselect(key="models").set_value(pretrained.denoisers()).run()
     assert len(at.error) == 1
     assert "unet.weights.h5" in at.error[0].value and "python -m core.train unet" in at.error[0].value
     assert len(images(at)) == 1 + len(pretrained.denoisers())  # original, noisy, and the others still shown

@@ -24,6 +24,10 @@ def test_set():
 def test_every_model_is_shipped_and_verifies():
     assert set(SHIPPED) <= set(MANIFEST)
     assert pretrained.denoisers() == DENOISERS
+    assert pretrained.best_denoiser() == "unet_global_wide"  # the page shows it beside the seed's by default
+    one = {"metrics": {"gaussian_0.5": {"psnr": 20.0}}}
+    assert pretrained.best_denoiser({"a": one, "b": {"metrics": {"gaussian_0.5": {"psnr": 21.0}}}}) == "b"
+    assert pretrained.best_denoiser({"vae": {"metrics": {}}}) is None
     for name in SHIPPED:
         status = pretrained.check(name)
         assert status.ok, status.problem
