@@ -68,8 +68,17 @@ def unet_denoiser(base_filters: int = 16, depth: int = 2) -> keras.Model:
     return keras.Model(inputs, outputs, name="unet_denoiser")
 
 
+def _zero_started_residual(x, filters, name):
+    """x + conv(relu(conv(x))) whose last conv starts at zero: the pair begins as the identity, so a
+    model grown by adding it starts exactly where the trained model it grew from ended."""
+    y = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_conv1")(x)
+    y = layers.Conv2D(filters, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv2")(y)
+    return layers.Add(name=name)([x, y])
+
+
 def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128, residual_pairs: int = 1,
-                         code_channels: int = 16, name: str = "global_unet_denoiser") -> keras.Model:
+                         code_channels: int = 16, refine: bool = False,
+                         name: str = "global_unet_denoiser") -> keras.Model:
     """Our strongest denoiser: the U-Net's skip connections for stroke detail *plus* the seed
     autoencoder's idea, a dense code of the whole digit, for its overall shape.
 
@@ -77,6 +86,9 @@ def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128, residual_pa
     128-d summary of the whole image can. Width goes where it is cheap: 16 filters at 28×28, 48 at
     14×14, 96 at 7×7 plus one residual pair there, then the code (Flatten → Dense → 7×7×16) joins
     the bottleneck before the decoder climbs back up through the skips.
+
+    `refine=True` adds depth where the wide model spends least: a residual MLP on the code and a
+    residual pair after each decoder stage, each starting as the identity (`_zero_started_residual`).
     """
     if len(filters) != 3:
         raise ValueError("filters must name three widths: 28×28, 14×14 and 7×7")
@@ -91,13 +103,21 @@ def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128, residual_pa
         suffix = "" if i == 0 else f"{i + 1}"
         x = layers.Add(name=f"bottleneck_residual{suffix}")([x, _conv_pair(x, f7, f"bottleneck_res{suffix}")])
     code = layers.Dense(code_size, activation="relu", name="global_code")(layers.Flatten(name="flatten")(x))
+    if refine:
+        hidden = layers.Dense(2 * code_size, activation="relu", name="global_mlp")(code)
+        code = layers.Add(name="global_code_refined")(
+            [code, layers.Dense(code_size, kernel_initializer="zeros", name="global_mlp_out")(hidden)])
     shape = layers.Dense(7 * 7 * code_channels, activation="relu", name="code_to_map")(code)
     shape = layers.Reshape((7, 7, code_channels), name="code_map")(shape)
     x = layers.Concatenate(name="bottleneck_with_code")([x, shape])
     x = layers.Conv2DTranspose(f14, 2, strides=2, name="up2_upconv")(x)
     x = _conv_pair(layers.Concatenate(name="up2_skip")([x, skip14]), f14, "up2")
+    if refine:
+        x = _zero_started_residual(x, f14, "up2_residual")
     x = layers.Conv2DTranspose(f28, 2, strides=2, name="up1_upconv")(x)
     x = _conv_pair(layers.Concatenate(name="up1_skip")([x, skip28]), f28, "up1")
+    if refine:
+        x = _zero_started_residual(x, f28, "up1_residual")
     outputs = layers.Conv2D(1, 1, activation="sigmoid", name="clean_digit")(x)
     return keras.Model(inputs, outputs, name=name)
 

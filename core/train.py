@@ -40,6 +40,7 @@ class Recipe:
     learning_rate: float | None = None  # None: Keras's 'adam' defaults, as the seed
     task: str = "denoise"  # "denoise": noisy → clean; "classify": digit → 10 probabilities; "vae"; "geometric"
     digits: tuple | None = None  # train on these digits only (one-class anomaly models); None: all
+    grows_from: str | None = None  # a recipe whose trained weights --init may start this larger model from
 
 
 RECIPES: dict[str, Recipe] = {
@@ -65,6 +66,15 @@ RECIPES: dict[str, Recipe] = {
         description="unet_global made wider where it is cheap (24/64/128 filters, a 256-d code, two residual "
                     "pairs at 7×7); noise-blind, adam with cosine decay, binary cross-entropy.",
         epochs=28, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
+    "unet_global_deep": Recipe(
+        build=functools.partial(models.global_unet_denoiser, filters=(24, 64, 128), code_size=256,
+                                residual_pairs=2, code_channels=32, refine=True, name="global_unet_deep"),
+        description="unet_global_wide plus depth where it is cheap: a residual MLP on the 256-d code and a "
+                    "residual pair after each decoder stage, each starting as the identity, so it can grow "
+                    "from trained unet_global_wide weights; noise-blind, adam with cosine decay, binary "
+                    "cross-entropy.",
+        epochs=28, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3,
+        grows_from="unet_global_wide"),
     "classifier": Recipe(
         build=models.digit_classifier,
         description="Digit classifier for the your-digit page: functional CNN with in-model stroke-width, shift, turn, zoom "
@@ -190,18 +200,37 @@ def _versions() -> dict:
 
 
 def _init_record(path: Path, name: str) -> dict:
-    """Where a warm restart starts: the file, its sha256 and how many epochs the manifest beside it says
-    it has seen (a file without an entry, or another recipe's, is refused: its history would be lost)."""
+    """Where a warm restart starts: the file, its sha256, its recipe (this one, or the one this recipe
+    grows from) and how many epochs the manifest beside it says it has seen. A file without such an
+    entry is refused: its history would be lost."""
     from core.pretrained import load_manifest, sha256
 
     if not path.is_file():
         raise ValueError(f"--init {path}: no such file")
     digest = sha256(path)
-    entry = load_manifest(path.parent / "manifest.json").get(name)
-    if not entry or entry.get("sha256") != digest:
-        raise ValueError(f"--init {path}: the manifest beside it has no {name!r} entry with this file's sha256")
-    return {"file": path.name, "sha256": digest, "epochs": entry.get("epochs_total", entry["epochs"]),
-            "date": entry.get("date")}
+    manifest = load_manifest(path.parent / "manifest.json")
+    for recipe in (name, RECIPES[name].grows_from):
+        entry = manifest.get(recipe) if recipe else None
+        if entry and entry.get("sha256") == digest:
+            return {"file": path.name, "sha256": digest, "recipe": recipe,
+                    "epochs": entry.get("epochs_total", entry["epochs"]), "date": entry.get("date")}
+    grows = f" or {RECIPES[name].grows_from!r}" if RECIPES[name].grows_from else ""
+    raise ValueError(f"--init {path}: the manifest beside it has no {name!r}{grows} entry with this file's sha256")
+
+
+def grow(model, source) -> None:
+    """Copy every weight of `source` into the layer of the same name in the larger `model`. Layers only
+    `model` has keep their initial values (the recipe makes them start as the identity)."""
+    for layer in source.layers:
+        if not layer.weights:
+            continue
+        try:
+            target = model.get_layer(layer.name)
+        except ValueError:
+            raise ValueError(f"{model.name} has no layer {layer.name!r} to take {source.name}'s weights") from None
+        if [w.shape for w in target.weights] != [w.shape for w in layer.weights]:
+            raise ValueError(f"layer {layer.name!r}: {model.name} and {source.name} shape it differently")
+        target.set_weights(layer.get_weights())
 
 
 def train(name: str, epochs: int | None = None, batch_size: int | None = None,
@@ -210,9 +239,10 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
           eval_images: int | None = None, init: str | Path | None = None, learning_rate: float | None = None):
     """Train recipe `name`, save its weights, measure it and record it in the manifest. Returns the entry.
 
-    `init` continues from a weights file of the same recipe (a warm restart: a fresh optimizer and
-    learning-rate schedule, `learning_rate` overriding the recipe's); the entry records the file, its
-    sha256 and the epochs it had already seen, so the model's whole history stays on record.
+    `init` continues from a weights file of the same recipe, or of the recipe it `grows_from` (a warm
+    restart: a fresh optimizer and learning-rate schedule, `learning_rate` overriding the recipe's); the
+    entry records the file, its sha256, recipe and the epochs it had already seen, so the model's whole
+    history stays on record.
     """
     import keras
 
@@ -241,9 +271,15 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         print(f"[{name}] training on the {len(x_train)} training images of digits {r.digits} only", flush=True)
 
     model = r.build()
-    if started_from is not None:
+    if started_from is not None and started_from["recipe"] == name:
         model.load_weights(init)
         print(f"[{name}] continuing from {init} ({started_from['epochs']} epochs already)", flush=True)
+    elif started_from is not None:
+        smaller = RECIPES[started_from["recipe"]].build()
+        smaller.load_weights(init)
+        grow(model, smaller)
+        print(f"[{name}] grown from {started_from['recipe']} weights {init} ({started_from['epochs']} epochs "
+              f"already)", flush=True)
     if r.learning_rate is None:
         optimizer = "adam"
     else:  # the cosine schedule spans exactly the steps this run takes
@@ -352,8 +388,8 @@ def main(argv=None):
     p.add_argument("--data", help="path to an mnist.npz (x_train, y_train, x_test, y_test)")
     p.add_argument("--out", help="folder for weights and manifest.json (default: pretrained/)")
     p.add_argument("--eval-images", type=int, help="measure on the first N test digits only (default: all 10,000)")
-    p.add_argument("--init", help="continue from this weights file of the same recipe (its manifest entry "
-                                  "must sit beside it); a fresh optimizer and schedule")
+    p.add_argument("--init", help="continue from this weights file of the same recipe, or of the recipe it "
+                                  "grows from (its manifest entry must sit beside it); a fresh optimizer and schedule")
     p.add_argument("--learning-rate", type=float, help="peak of the cosine schedule (default: the recipe's)")
     a = p.parse_args(argv)
     try:

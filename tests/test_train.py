@@ -64,6 +64,33 @@ def test_warm_restart_continues_from_a_recorded_file_and_keeps_its_history(small
     assert train.main(["seed_ae", "--init", str(weights), "--out", str(tmp_path / "x"), *common]) == 2
 
 
+def test_a_grown_model_starts_exactly_where_its_source_ended():
+    wide = train.RECIPES["unet_global_wide"].build()  # random weights stand in for trained ones
+    deep = train.RECIPES["unet_global_deep"].build()
+    x = data.to_float(data.load_sample()[0][:8])
+    assert not np.allclose(wide(x).numpy(), deep(x).numpy())
+    train.grow(deep, wide)
+    assert np.array_equal(wide(x).numpy(), deep(x).numpy())
+    assert deep.count_params() > wide.count_params()
+    with pytest.raises(ValueError, match="shape it differently"):  # unet_global is narrower
+        train.grow(train.RECIPES["unet_global"].build(), wide)
+
+
+def test_grow_from_another_recipes_file_keeps_its_history(small_mnist, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["--batch-size", "64", "--data", str(small_mnist), "--eval-images", "100"]
+    assert train.main(["unet_global_wide", "--epochs", "1", "--out", str(first), *common]) == 0
+    start = json.loads((first / "manifest.json").read_text())["unet_global_wide"]
+    assert train.main(["unet_global_deep", "--epochs", "1", "--init", str(first / "unet_global_wide.weights.h5"),
+                       "--out", str(second), *common]) == 0
+    e = json.loads((second / "manifest.json").read_text())["unet_global_deep"]
+    assert e["init"]["recipe"] == "unet_global_wide" and e["init"]["sha256"] == start["sha256"]
+    assert e["epochs_total"] == 2 and pretrained.check("unet_global_deep", folder=second).ok
+    # growing runs one way only: the smaller recipe cannot start from the larger one's file
+    assert train.main(["unet_global_wide", "--init", str(second / "unet_global_deep.weights.h5"),
+                       "--out", str(tmp_path / "x"), *common]) == 2
+
+
 def test_noise_blind_data_is_fresh_every_epoch():
     x = data.to_float(data.load_sample()[0][:64])
     fresh = train.FreshNoise(x, seed=0)
