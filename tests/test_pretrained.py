@@ -6,7 +6,7 @@ import pytest
 
 from core import data, metrics, pretrained, train
 
-DENOISERS = ["seed_ae", "unet", "unet_global", "unet_global_wide"]
+DENOISERS = ["seed_ae", "unet", "unet_global", "unet_global_deep", "unet_global_wide"]
 ONE_CLASS = [f"oneclass_{d}" for d in range(10)]
 GEOMETRIC = [f"geometric_{d}" for d in range(10)]
 SHIPPED = DENOISERS + ["classifier", "vae"] + ONE_CLASS + GEOMETRIC
@@ -24,7 +24,7 @@ def test_set():
 def test_every_model_is_shipped_and_verifies():
     assert set(SHIPPED) <= set(MANIFEST)
     assert pretrained.denoisers() == DENOISERS
-    assert pretrained.best_denoiser() == "unet_global_wide"  # the page shows it beside the seed's by default
+    assert pretrained.best_denoiser() == "unet_global_deep"  # the page shows it beside the seed's by default
     one = {"metrics": {"gaussian_0.5": {"psnr": 20.0}}}
     assert pretrained.best_denoiser({"a": one, "b": {"metrics": {"gaussian_0.5": {"psnr": 21.0}}}}) == "b"
     assert pretrained.best_denoiser({"vae": {"metrics": {}}}) is None
@@ -85,24 +85,28 @@ def test_manifest_records_how_each_model_was_made():
         assert e["recipe"] == name and e["eval"]["images"] == 10_000
         if "init" in e:  # a warm restart (--init): where it started is on record, with the epochs before it
             assert e["epochs_total"] == e["init"]["epochs"] + e["epochs"] and len(e["init"]["sha256"]) == 64
+            assert e["init"].get("recipe", name) in (name, train.RECIPES[name].grows_from)
         else:
             assert e["epochs"] == train.RECIPES[name].epochs  # trained by the recipe as written
         assert {"tensorflow", "keras", "numpy"} <= set(e["versions"])
 
 
 def test_shipped_quality_targets():
-    seed, ours = MANIFEST["seed_ae"]["metrics"], MANIFEST["unet_global_wide"]["metrics"]
-    narrow, small = MANIFEST["unet_global"]["metrics"], MANIFEST["unet"]["metrics"]
+    seed, ours = MANIFEST["seed_ae"]["metrics"], MANIFEST["unet_global_deep"]["metrics"]
+    wide, narrow = MANIFEST["unet_global_wide"]["metrics"], MANIFEST["unet_global"]["metrics"]
+    small = MANIFEST["unet"]["metrics"]
     assert seed["gaussian_0.5"]["psnr"] >= 18.8
-    # The issue asks 21.5 dB; the best this 2-core CPU has trained is the wide model's 28 epochs, 21.21 dB.
-    # These floors guard what is shipped: each of ours above the one it grew from, all above the seed (19.02).
-    assert ours["gaussian_0.5"]["psnr"] >= 21.15
+    # The issue asks 21.5 dB. These floors guard what is shipped: the deep model grown from the wide one
+    # (60 epochs in all on this 2-core CPU), each of ours above the one before it, all above the seed (19.02).
+    assert ours["gaussian_0.5"]["psnr"] >= 21.45
+    assert wide["gaussian_0.5"]["psnr"] >= 21.15
     assert narrow["gaussian_0.5"]["psnr"] >= 20.95
     assert narrow["gaussian_0.5"]["psnr"] >= small["gaussian_0.5"]["psnr"] + 0.4
     for kind in data.NOISE_KINDS:
         for f, v in ours["psnr_by_factor"][kind].items():
             assert v > seed["psnr_by_factor"][kind][f], (kind, f)
-            assert v >= narrow["psnr_by_factor"][kind][f] >= small["psnr_by_factor"][kind][f], (kind, f)
+            assert v > wide["psnr_by_factor"][kind][f] >= narrow["psnr_by_factor"][kind][f], (kind, f)
+            assert narrow["psnr_by_factor"][kind][f] >= small["psnr_by_factor"][kind][f], (kind, f)
             assert v >= ours["noisy_psnr_by_factor"][kind][f] + 3, (kind, f)
 
 
