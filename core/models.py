@@ -77,7 +77,7 @@ def _zero_started_residual(x, filters, name):
 
 
 def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128, residual_pairs: int = 1,
-                         code_channels: int = 16, refine: bool = False,
+                         code_channels: int = 16, refine: bool = False, refine_encoder: bool = False,
                          name: str = "global_unet_denoiser") -> keras.Model:
     """Our strongest denoiser: the U-Net's skip connections for stroke detail *plus* the seed
     autoencoder's idea, a dense code of the whole digit, for its overall shape.
@@ -89,14 +89,20 @@ def global_unet_denoiser(filters=(16, 48, 96), code_size: int = 128, residual_pa
 
     `refine=True` adds depth where the wide model spends least: a residual MLP on the code and a
     residual pair after each decoder stage, each starting as the identity (`_zero_started_residual`).
+    `refine_encoder=True` adds the same kind of pair after each encoder stage, so the skip connections
+    carry features that have seen 9×9 rather than 5×5 of noisy pixels.
     """
     if len(filters) != 3:
         raise ValueError("filters must name three widths: 28×28, 14×14 and 7×7")
     f28, f14, f7 = filters
     inputs = keras.Input(shape=(28, 28, 1), name="noisy_digit")
     skip28 = _conv_pair(inputs, f28, "down1")
+    if refine_encoder:
+        skip28 = _zero_started_residual(skip28, f28, "down1_residual")
     x = layers.MaxPooling2D(2, name="down1_pool")(skip28)
     skip14 = _conv_pair(x, f14, "down2")
+    if refine_encoder:
+        skip14 = _zero_started_residual(skip14, f14, "down2_residual")
     x = layers.MaxPooling2D(2, name="down2_pool")(skip14)
     x = _conv_pair(x, f7, "bottleneck")
     for i in range(residual_pairs):  # layer names of the first pair kept as they were, for shipped weights

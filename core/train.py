@@ -75,6 +75,15 @@ RECIPES: dict[str, Recipe] = {
                     "cross-entropy.",
         epochs=28, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3,
         grows_from="unet_global_wide"),
+    "unet_global_deeper": Recipe(
+        build=functools.partial(models.global_unet_denoiser, filters=(24, 64, 128), code_size=256,
+                                residual_pairs=2, code_channels=32, refine=True, refine_encoder=True,
+                                name="global_unet_deeper"),
+        description="unet_global_deep plus a residual pair after each encoder stage (28×28 and 14×14), "
+                    "each starting as the identity, so it can grow from trained unet_global_deep weights; "
+                    "noise-blind, adam with cosine decay, binary cross-entropy.",
+        epochs=20, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=4e-4,
+        grows_from="unet_global_deep"),
     "classifier": Recipe(
         build=models.digit_classifier,
         description="Digit classifier for the your-digit page: functional CNN with in-model stroke-width, shift, turn, zoom "
