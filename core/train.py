@@ -82,7 +82,7 @@ RECIPES: dict[str, Recipe] = {
         description="unet_global_deep plus a residual pair after each encoder stage (28×28 and 14×14), "
                     "each starting as the identity, so it can grow from trained unet_global_deep weights; "
                     "noise-blind, adam with cosine decay, binary cross-entropy.",
-        epochs=20, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=4e-4,
+        epochs=26, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=4e-4,
         grows_from="unet_global_deep"),
     "classifier": Recipe(
         build=models.digit_classifier,

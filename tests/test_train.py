@@ -64,16 +64,20 @@ def test_warm_restart_continues_from_a_recorded_file_and_keeps_its_history(small
     assert train.main(["seed_ae", "--init", str(weights), "--out", str(tmp_path / "x"), *common]) == 2
 
 
-def test_a_grown_model_starts_exactly_where_its_source_ended():
-    wide = train.RECIPES["unet_global_wide"].build()  # random weights stand in for trained ones
-    deep = train.RECIPES["unet_global_deep"].build()
+@pytest.mark.parametrize("name", [n for n, r in train.RECIPES.items() if r.grows_from])
+def test_a_grown_model_starts_exactly_where_its_source_ended(name):
+    source = train.RECIPES[train.RECIPES[name].grows_from].build()  # random weights stand in for trained ones
+    grown = train.RECIPES[name].build()
     x = data.to_float(data.load_sample()[0][:8])
-    assert not np.allclose(wide(x).numpy(), deep(x).numpy())
-    train.grow(deep, wide)
-    assert np.array_equal(wide(x).numpy(), deep(x).numpy())
-    assert deep.count_params() > wide.count_params()
+    assert not np.allclose(source(x).numpy(), grown(x).numpy())
+    train.grow(grown, source)
+    assert np.array_equal(source(x).numpy(), grown(x).numpy())
+    assert grown.count_params() > source.count_params()
+
+
+def test_growing_refuses_a_model_shaped_differently():
     with pytest.raises(ValueError, match="shape it differently"):  # unet_global is narrower
-        train.grow(train.RECIPES["unet_global"].build(), wide)
+        train.grow(train.RECIPES["unet_global"].build(), train.RECIPES["unet_global_wide"].build())
 
 
 def test_grow_from_another_recipes_file_keeps_its_history(small_mnist, tmp_path):
