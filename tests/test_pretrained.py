@@ -6,7 +6,7 @@ import pytest
 
 from core import data, metrics, pretrained, train
 
-DENOISERS = ["seed_ae", "unet", "unet_global", "unet_global_deep", "unet_global_wide"]
+DENOISERS = ["seed_ae", "unet", "unet_global", "unet_global_deep", "unet_global_deeper", "unet_global_wide"]
 ONE_CLASS = [f"oneclass_{d}" for d in range(10)]
 GEOMETRIC = [f"geometric_{d}" for d in range(10)]
 SHIPPED = DENOISERS + ["classifier", "vae"] + ONE_CLASS + GEOMETRIC
@@ -24,7 +24,7 @@ def test_set():
 def test_every_model_is_shipped_and_verifies():
     assert set(SHIPPED) <= set(MANIFEST)
     assert pretrained.denoisers() == DENOISERS
-    assert pretrained.best_denoiser() == "unet_global_deep"  # the page shows it beside the seed's by default
+    assert pretrained.best_denoiser() == "unet_global_deeper"  # the page shows it beside the seed's by default
     one = {"metrics": {"gaussian_0.5": {"psnr": 20.0}}}
     assert pretrained.best_denoiser({"a": one, "b": {"metrics": {"gaussian_0.5": {"psnr": 21.0}}}}) == "b"
     assert pretrained.best_denoiser({"vae": {"metrics": {}}}) is None
@@ -92,20 +92,23 @@ def test_manifest_records_how_each_model_was_made():
 
 
 def test_shipped_quality_targets():
-    seed, ours = MANIFEST["seed_ae"]["metrics"], MANIFEST["unet_global_deep"]["metrics"]
-    wide, narrow = MANIFEST["unet_global_wide"]["metrics"], MANIFEST["unet_global"]["metrics"]
+    seed, ours = MANIFEST["seed_ae"]["metrics"], MANIFEST["unet_global_deeper"]["metrics"]
+    deep, wide = MANIFEST["unet_global_deep"]["metrics"], MANIFEST["unet_global_wide"]["metrics"]
+    narrow = MANIFEST["unet_global"]["metrics"]
     small = MANIFEST["unet"]["metrics"]
     assert seed["gaussian_0.5"]["psnr"] >= 18.8
-    # The issue asks 21.5 dB. These floors guard what is shipped: the deep model grown from the wide one
-    # (60 epochs in all on this 2-core CPU), each of ours above the one before it, all above the seed (19.02).
-    assert ours["gaussian_0.5"]["psnr"] >= 21.45
+    # The issue asks 21.5 dB of our best, met by the model grown from the wide one twice (86 epochs in all
+    # on this 2-core CPU); the floors below guard the others, each above the one before it and the seed.
+    assert ours["gaussian_0.5"]["psnr"] >= 21.5
+    assert deep["gaussian_0.5"]["psnr"] >= 21.45
     assert wide["gaussian_0.5"]["psnr"] >= 21.15
     assert narrow["gaussian_0.5"]["psnr"] >= 20.95
     assert narrow["gaussian_0.5"]["psnr"] >= small["gaussian_0.5"]["psnr"] + 0.4
     for kind in data.NOISE_KINDS:
         for f, v in ours["psnr_by_factor"][kind].items():
             assert v > seed["psnr_by_factor"][kind][f], (kind, f)
-            assert v > wide["psnr_by_factor"][kind][f] >= narrow["psnr_by_factor"][kind][f], (kind, f)
+            assert v > deep["psnr_by_factor"][kind][f] > wide["psnr_by_factor"][kind][f], (kind, f)
+            assert wide["psnr_by_factor"][kind][f] >= narrow["psnr_by_factor"][kind][f], (kind, f)
             assert narrow["psnr_by_factor"][kind][f] >= small["psnr_by_factor"][kind][f], (kind, f)
             assert v >= ours["noisy_psnr_by_factor"][kind][f] + 3, (kind, f)
 
