@@ -43,6 +43,9 @@ class Recipe:
     grows_from: str | None = None  # a recipe whose trained weights --init may start this larger model from
 
 
+# The wide model's shape, kept by the two grown from it: growth adds layers, it never reshapes one.
+_WIDE = dict(filters=(24, 64, 128), code_size=256, residual_pairs=2, code_channels=32)
+
 RECIPES: dict[str, Recipe] = {
     "seed_ae": Recipe(
         build=models.seed_autoencoder,
@@ -61,14 +64,12 @@ RECIPES: dict[str, Recipe] = {
                     "noise-blind like unet; adam with cosine decay, binary cross-entropy.",
         epochs=12, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
     "unet_global_wide": Recipe(
-        build=functools.partial(models.global_unet_denoiser, filters=(24, 64, 128), code_size=256,
-                                residual_pairs=2, code_channels=32, name="global_unet_wide"),
+        build=functools.partial(models.global_unet_denoiser, **_WIDE, name="global_unet_wide"),
         description="unet_global made wider where it is cheap (24/64/128 filters, a 256-d code, two residual "
                     "pairs at 7×7); noise-blind, adam with cosine decay, binary cross-entropy.",
         epochs=28, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3),
     "unet_global_deep": Recipe(
-        build=functools.partial(models.global_unet_denoiser, filters=(24, 64, 128), code_size=256,
-                                residual_pairs=2, code_channels=32, refine=True, name="global_unet_deep"),
+        build=functools.partial(models.global_unet_denoiser, **_WIDE, refine=True, name="global_unet_deep"),
         description="unet_global_wide plus depth where it is cheap: a residual MLP on the 256-d code and a "
                     "residual pair after each decoder stage, each starting as the identity, so it can grow "
                     "from trained unet_global_wide weights; noise-blind, adam with cosine decay, binary "
@@ -76,8 +77,7 @@ RECIPES: dict[str, Recipe] = {
         epochs=28, batch_size=128, loss="binary_crossentropy", noise_blind=True, learning_rate=1e-3,
         grows_from="unet_global_wide"),
     "unet_global_deeper": Recipe(
-        build=functools.partial(models.global_unet_denoiser, filters=(24, 64, 128), code_size=256,
-                                residual_pairs=2, code_channels=32, refine=True, refine_encoder=True,
+        build=functools.partial(models.global_unet_denoiser, **_WIDE, refine=True, refine_encoder=True,
                                 name="global_unet_deeper"),
         description="unet_global_deep plus a residual pair after each encoder stage (28×28 and 14×14), "
                     "each starting as the identity, so it can grow from trained unet_global_deep weights; "
