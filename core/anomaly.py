@@ -136,7 +136,8 @@ def train_in_app(digits, kind: str = "geometric", on_epoch=None, epochs: int | N
     """
     import keras
 
-    from core import models, train
+    from core import models
+    from core.recipes import ONE_CLASS_LATENT
 
     digits = sorted(set(int(d) for d in digits))
     if not digits or not set(digits) <= set(range(10)):
@@ -154,7 +155,7 @@ def train_in_app(digits, kind: str = "geometric", on_epoch=None, epochs: int | N
                 on_epoch(epoch + 1, epochs, float((logs or {}).get("loss", float("nan"))))
 
     if family == "oneclass":
-        model = models.vae(latent_dim=train.ONE_CLASS_LATENT)
+        model = models.vae(latent_dim=ONE_CLASS_LATENT)
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         model.fit(x, epochs=epochs, batch_size=64, shuffle=True, verbose=0, callbacks=[Report()])
         return model

@@ -96,7 +96,7 @@ def load(name: str, folder: Path | None = None):
     st = check(name, folder=folder)
     if not st.ok:
         raise PretrainedError(st.problem)
-    from core.train import RECIPES  # TensorFlow is imported only once a model is really wanted
+    from core.recipes import RECIPES  # TensorFlow is imported only once a model is really wanted (build)
 
     if name not in RECIPES:
         raise PretrainedError(f"{name} has no recipe in core.train.RECIPES; it cannot be built.")
