@@ -1,13 +1,16 @@
-"""Unsupervised Lab: page config, the language switch and the navigation — nothing else."""
+"""Unsupervised Lab: page config, the language switch, the navigation, and the process warm-up."""
 from pathlib import Path
 
 import streamlit as st
 
 from core import i18n
+from ui import serving, warmup
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Unsupervised Lab", page_icon="🧪", layout="wide")
+serving.install()  # once per process: see ui/serving.py
+warmup.start()  # once per process, in the background: home itself never imports TensorFlow
 
 # Choices whose labels are translated (the pages' keyed radios, selects and multiselects).
 TRANSLATED_CHOICES = ("noise_kind", "digit_mode", "models", "score_kind", "arch_model", "rn_view", "rn_bn_mode",
@@ -29,4 +32,8 @@ t = i18n.translator(lang)
 pages = [st.Page(ROOT / "pages" / "home.py", title=t("page.home.title"), icon=":material/home:", default=True)]
 pages += [st.Page(ROOT / "pages" / f"{slug}.py", title=t(f"page.{slug}.title"), icon=icon, url_path=slug)
           for slug, icon in i18n.available_pages(ROOT)]
-st.navigation(pages).run()
+current = st.navigation(pages)
+if current.url_path and not warmup.ready(current.url_path):  # every page but home needs TensorFlow
+    with st.spinner(t("warmup.spinner")):
+        warmup.wait(current.url_path)
+current.run()

@@ -6,16 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, diagrams, i18n, models
+from ui import page
 
-if "lang" not in st.session_state:
-    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
-    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-lang = st.session_state.get("lang", i18n.DEFAULT_LANGUAGE)
-t = i18n.translator(lang)
+t = page.setup()
+lang = st.session_state["lang"]
 
 FUNCTIONAL_CODE = """\
 # The seed: the functional API *connects* layers by calling them

@@ -4,16 +4,10 @@ import math
 import numpy as np
 import streamlit as st
 
-from core import data, grids, i18n, pretrained
+from core import data, pretrained
+from ui import models, page
 
-if "lang" not in st.session_state:
-    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
-    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+t = page.setup()
 MAX_DIGITS = 50
 
 SEED_CODE = """\
@@ -29,14 +23,6 @@ decoded_imgs = autoencoder.predict(x_test_noisy)
 # In this lab: core.data.add_noise(x, noise_factor, kind, seed) and, per model,
 # model(x, training=False) through one traced tf.function (no predict() per rerun).
 """
-
-
-@st.cache_data(show_spinner=False)
-def test_digits():
-    return data.load_sample()
-
-
-denoiser = st.cache_resource(show_spinner=False)(pretrained.forward)  # TensorFlow loads on the first call
 
 
 def parse_indices(text):
@@ -62,7 +48,7 @@ st.title(t("denoise.title"))
 st.caption(t("denoise.lead"))
 
 try:
-    x_all, y_all = test_digits()
+    x_all, y_all = models.test_digits()
 except FileNotFoundError as exc:
     st.error(t("error.sample_missing", detail=str(exc)))
     st.stop()
@@ -105,31 +91,28 @@ shipped, best = pretrained.denoisers(manifest), pretrained.best_denoiser(manifes
 names = st.multiselect(t("denoise.models"), shipped, default=[n for n in shipped if n in ("seed_ae", best)], key="models",
                        format_func=lambda n: t(f"model.{n}"))
 
-x = data.to_float(x_all[idx])
-# Noise depends on the digits shown and a seed the "new noise" button moves, so moving the slider
-# changes only the strength of one fixed noise pattern: the eye can follow what the model does.
-noisy = data.add_noise(x, noise_factor, kind, seed=ss.noise_seed)
-
-from core import metrics  # noqa: E402  (TensorFlow is needed from here on; kept off the home page)
-
-rows = [(t("denoise.row.original"), "original", x), (t("denoise.row.noisy"), "noisy", noisy)]
+idx = tuple(int(i) for i in idx)
+rows = [(t("denoise.row.original"), "original"), (t("denoise.row.noisy"), "noisy")]
+shown = {"original": {"png": models.original_row(idx)},
+         "noisy": models.noisy_row(idx, noise_factor, kind, ss.noise_seed)}
 for name in names:
     try:
-        rows.append((t(f"model.{name}"), name, denoiser(name)(noisy)))
+        shown[name] = models.denoised_row(name, idx, noise_factor, kind, ss.noise_seed)
+        rows.append((t(f"model.{name}"), name))
     except pretrained.PretrainedError as exc:  # this model is broken; the others still show
         st.error(t("error.model", name=t(f"model.{name}"), detail=str(exc)), icon=":material/error:")
 
-for label, key, images in rows:
+for label, key in rows:
     left, right = st.columns([1, 4], vertical_alignment="center")
     left.markdown(f"**{label}**")
     if key != "original":
-        left.caption(t("denoise.scores", psnr=fmt(float(metrics.psnr(x, images).mean()), " dB"),
-                       ssim=f"{float(metrics.ssim(x, images).mean()):.3f}"))
-    right.image(grids.tile(images), output_format="PNG")
+        left.caption(t("denoise.scores", psnr=fmt(shown[key]["psnr"], " dB"), ssim=f"{shown[key]['ssim']:.3f}"))
+    right.image(shown[key]["png"])
 
-st.download_button(t("denoise.download"), grids.grid_png([(key, images) for _, key, images in rows]),
+# Built only when clicked (a callable), and the click reruns nothing.
+st.download_button(t("denoise.download"), lambda: models.download_grid(rows, idx, noise_factor, kind, ss.noise_seed),
                    file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
-                   icon=":material/download:")
+                   icon=":material/download:", on_click="ignore")
 
 st.subheader(t("denoise.chart_title"))
 points = []

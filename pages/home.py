@@ -4,16 +4,10 @@ from pathlib import Path
 import streamlit as st
 
 from core import i18n, pretrained
+from ui import page
 
 ROOT = Path(__file__).resolve().parent.parent
-if "lang" not in st.session_state:
-    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
-    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+t = page.setup()
 
 st.title(t("home.title"))
 st.markdown(t("home.lead"))

@@ -2,16 +2,10 @@
 import numpy as np
 import streamlit as st
 
-from core import data, grids, i18n, latent, pretrained
+from core import data, grids, latent, pretrained
+from ui import page
 
-if "lang" not in st.session_state:
-    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
-    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+t = page.setup()
 ss = st.session_state
 Z_LIMIT = 4.0  # the sliders' range: the prior N(0, I) puts 99.99 % of its mass within ±4
 

@@ -3,16 +3,10 @@ why the skip connections matter (gradients at initialisation, a short training r
 import pandas as pd
 import streamlit as st
 
-from core import arch, data, diagrams, i18n, models
+from core import arch, data, diagrams, models
+from ui import page
 
-if "lang" not in st.session_state:
-    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
-    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+t = page.setup()
 ss = st.session_state
 
 FILTERS = (8, 16, 32, 64, 128)

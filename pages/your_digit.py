@@ -4,16 +4,10 @@ import math
 import numpy as np
 import streamlit as st
 
-from core import data, grids, i18n, preprocess, pretrained
+from core import data, grids, preprocess, pretrained
+from ui import page
 
-if "lang" not in st.session_state:
-    # A deep link opened before app.py ever ran in this server: Streamlit then runs this file alone, in
-    # its legacy pages/ mode. Switch that mode off and rerun, so app.py (layout, language, menu) routes it.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-t = i18n.translator(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+t = page.setup()
 ss = st.session_state
 
 LIMITS = dict(limit_mb=preprocess.MAX_BYTES // 2**20, megapixels=f"{preprocess.MAX_PIXELS / 1e6:g}",

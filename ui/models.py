@@ -1,0 +1,160 @@
+"""Cached model access, shared by the pages and the warm-up.
+
+Models are loaded, verified and traced once per process (`st.cache_resource`). What a page shows for a
+setting is computed once per process too (`st.cache_data`), keyed on every input that changes it: the
+digits, noise seed, factor, kind, and the model with its weights' sha256, so new weights never show old
+pictures. Pictures are cached as PNG bytes: a cache hit re-encodes nothing. Every cache is bounded
+(`max_entries`): a class dragging sliders for an hour must not grow the process without limit.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import streamlit as st
+
+from core import data, grids, latent, pretrained
+
+
+def png(image: np.ndarray) -> bytes:
+    """uint8 pixels → PNG bytes (Pillow's default compression: optimize=True costs 3× the time for ~5 %)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def tile_png(images, **tile_options) -> bytes:
+    return png(grids.tile(images, **tile_options))
+
+
+# ─── Models ──────────────────────────────────────────────────────────────────────────────────────────
+@st.cache_data(show_spinner=False)
+def test_digits():
+    return data.load_sample()
+
+
+@st.cache_resource(show_spinner=False)
+def forward(name: str):
+    """The shipped model `name` as a traced function: images (N, 28, 28, 1) → outputs."""
+    return pretrained.forward(name)  # TensorFlow loads on the first call
+
+
+@st.cache_resource(show_spinner=False)
+def load(name: str):
+    """The whole shipped model (the VAE's encoder and decoder, a detector's layers)."""
+    return pretrained.load(name)
+
+
+def sha(name: str) -> str:
+    """The weights' sha256 from the manifest: part of every cache key below."""
+    return pretrained.load_manifest().get(name, {}).get("sha256", "")
+
+
+# ─── Denoising ───────────────────────────────────────────────────────────────────────────────────────
+@st.cache_data(show_spinner=False, max_entries=64)
+def original_row(idx: tuple) -> bytes:
+    return tile_png(data.to_float(test_digits()[0][list(idx)]))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def noisy_digits(idx: tuple, noise_factor: float, kind: str, noise_seed: int) -> np.ndarray:
+    """Noise depends on the digits and a seed the "new noise" button moves, so moving the slider changes
+    only the strength of one fixed noise pattern: the eye can follow what the model does."""
+    return data.add_noise(data.to_float(test_digits()[0][list(idx)]), noise_factor, kind, seed=noise_seed)
+
+
+def _row(clean, images) -> dict:
+    from core import metrics
+
+    psnr, ssim = metrics.quality(clean, images)
+    return {"png": tile_png(images), "psnr": float(psnr.mean()), "ssim": float(ssim.mean())}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def noisy_row(idx: tuple, noise_factor: float, kind: str, noise_seed: int) -> dict:
+    """The noisy digits as shown: PNG, mean PSNR and SSIM against the clean ones."""
+    clean = data.to_float(test_digits()[0][list(idx)])
+    return _row(clean, noisy_digits(idx, noise_factor, kind, noise_seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _denoised_row(name: str, weights_sha: str, idx: tuple, noise_factor: float, kind: str, noise_seed: int) -> dict:
+    clean = data.to_float(test_digits()[0][list(idx)])
+    return _row(clean, forward(name)(noisy_digits(idx, noise_factor, kind, noise_seed)))
+
+
+def denoised_row(name: str, idx: tuple, noise_factor: float, kind: str, noise_seed: int) -> dict:
+    """Model `name`'s reconstruction of the noisy digits: PNG, mean PSNR and SSIM. PretrainedError if the
+    model can't be used."""
+    return _denoised_row(name, sha(name), tuple(int(i) for i in idx), float(noise_factor), kind, int(noise_seed))
+
+
+def download_grid(rows: list[tuple[str, str]], idx: tuple, noise_factor: float, kind: str, noise_seed: int) -> bytes:
+    """The labelled grid PNG of every row shown, built only when someone clicks download."""
+    clean = data.to_float(test_digits()[0][list(idx)])
+    noisy = noisy_digits(idx, noise_factor, kind, noise_seed)
+    images = {"original": clean, "noisy": noisy}
+    return grids.grid_png([(key, images[key] if key in images else forward(key)(noisy)) for _, key in rows])
+
+
+# ─── Latent space ────────────────────────────────────────────────────────────────────────────────────
+@st.cache_data(show_spinner=False, max_entries=4)
+def vae_map(weights_sha: str) -> np.ndarray:
+    """Every test digit's place on the VAE's map (keyed by the weights' hash: new weights, new map)."""
+    return latent.encode(load("vae"), data.to_float(test_digits()[0]))
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def _decoded(weights_sha: str, z1: float, z2: float) -> bytes:
+    return tile_png(latent.decode(load("vae"), [[z1, z2]]), per_line=1, scale=8, gap=0)
+
+
+def decoded(z1: float, z2: float) -> bytes:
+    """The VAE's digit at (z1, z2), as an enlarged PNG; the sliders move in steps of 0.05, so a class
+    revisits the same few thousand points."""
+    return _decoded(sha("vae"), round(float(z1), 4), round(float(z2), 4))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def manifold_png(weights_sha: str, n: int, extent: float) -> bytes:
+    return tile_png(latent.manifold(load("vae"), n, extent), per_line=n, scale=2, gap=0)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def interpolation_png(weights_sha: str, a: int, b: int, steps: int) -> bytes:
+    pair = data.to_float(test_digits()[0][[a, b]])
+    return tile_png(latent.interpolate(load("vae"), pair[0], pair[1], steps), per_line=steps, scale=3)
+
+
+@st.cache_resource(show_spinner=False)
+def thumbnails() -> list[str]:
+    """Every test digit as a tiny PNG data URL for the map's tooltips (~3 MB: built once, never copied)."""
+    return latent.thumbnails(test_digits()[0])
+
+
+# ─── Anomaly scores ──────────────────────────────────────────────────────────────────────────────────
+@st.cache_data(show_spinner=False, max_entries=64)
+def _shipped_scores(name: str, weights_sha: str, kind: str) -> np.ndarray:
+    from core import anomaly
+
+    return anomaly.score(load(name), data.to_float(test_digits()[0]), kind)
+
+
+def shipped_scores(name: str, kind: str) -> np.ndarray:
+    """A shipped one-class model's score for every test digit."""
+    return _shipped_scores(name, sha(name), kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _typical_scores(name: str, weights_sha: str, digit: int, kind: str) -> np.ndarray:
+    x, y = test_digits()
+    from core import anomaly
+
+    return np.sort(anomaly.score(load(name), data.to_float(x[y == digit]), kind))
+
+
+def typical_scores(name: str, digit: int, kind: str) -> np.ndarray:
+    """The one-class model's sorted scores for the test digits of its own class: what 'typical' looks like."""
+    return _typical_scores(name, sha(name), int(digit), kind)

@@ -1,0 +1,128 @@
+"""Warm the process before the first click: no visitor should wait for TensorFlow to import.
+
+The first run of any page (home included) starts one background thread. It imports TensorFlow, then
+loads and traces the models each page opens with and fills those pages' caches with their default
+views, page by page in the order a class usually visits them. Home's own run never imports TensorFlow;
+a page opened while its part is still warming waits under a spinner (app.py), never a frozen screen.
+When all is warm, `gc.freeze()` moves the long-lived objects (TensorFlow's and the models', millions of
+them) out of the garbage collector's sight, so Python's own collections stay cheap afterwards.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+
+import numpy as np
+
+_LOG = logging.getLogger(__name__)
+ORDER = ("imports", "denoising", "latent_space", "your_digit", "anomaly")
+_ready = {part: threading.Event() for part in ORDER}
+_import_lock = threading.Lock()
+_start_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def import_heavy() -> None:
+    """TensorFlow and Keras, imported once under a lock: several first visits importing them at the same
+    time on different threads deadlock TensorFlow's import for good (found by bench/load.py)."""
+    with _import_lock:
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+
+        from core import metrics  # noqa: F401
+    _ready["imports"].set()
+
+
+def _denoising() -> None:
+    from core import pretrained
+    from ui import models
+
+    x, _ = models.test_digits()
+    # The page's opening view: 10 random digits (digit seed 0), Gaussian 0.5, noise seed 0, seed AE + best.
+    idx = tuple(int(i) for i in np.sort(np.random.default_rng(0).choice(len(x), size=10, replace=False)))
+    models.original_row(idx)
+    models.noisy_row(idx, 0.5, "gaussian", 0)
+    manifest = pretrained.load_manifest()
+    for name in pretrained.denoisers(manifest):  # all of them are traced; the opening two also cached
+        models.forward(name)
+        if name in ("seed_ae", pretrained.best_denoiser(manifest)):
+            models.denoised_row(name, idx, 0.5, "gaussian", 0)
+
+
+def _latent_space() -> None:
+    from ui import models
+
+    sha = models.sha("vae")
+    if not sha:
+        return
+    models.vae_map(sha)
+    models.thumbnails()
+    models.decoded(0.0, 0.0)
+    models.manifold_png(sha, 15, 2.0)
+    models.interpolation_png(sha, 3, 2, 10)
+
+
+def _your_digit() -> None:
+    from core import anomaly, pretrained
+    from ui import models
+
+    one = np.zeros((1, 28, 28, 1), np.float32)
+    for name in ("classifier", *pretrained.denoisers()):
+        models.forward(name)(one)  # traced for one digit: the page scores one at a time
+    _, y = models.test_digits()
+    label = int(y[7])  # the page opens on test digit 7
+    name = anomaly.shipped_model([label], "geometric")
+    if models.sha(name):
+        models.typical_scores(name, label, "geometric")
+        anomaly.score(models.load(name), one, "geometric")
+
+
+def _anomaly() -> None:
+    from core import anomaly
+    from ui import models
+
+    name = anomaly.shipped_model([0], "geometric")  # the page opens on normal digit 0, geometric score
+    if models.sha(name):
+        models.shipped_scores(name, "geometric")
+
+
+def _run() -> None:
+    try:
+        import_heavy()
+        for part, fill in (("denoising", _denoising), ("latent_space", _latent_space),
+                           ("your_digit", _your_digit), ("anomaly", _anomaly)):
+            try:
+                fill()
+            except Exception:  # a missing or damaged model: its page says so itself, in words
+                _LOG.warning("warm-up of %s failed", part, exc_info=True)
+            _ready[part].set()
+        gc.collect()
+        gc.freeze()
+    finally:
+        for event in _ready.values():  # never leave a page waiting on a warm-up that died
+            event.set()
+
+
+def start() -> bool:
+    """Start the warm-up once per process; True when this call started it."""
+    global _thread
+    with _start_lock:
+        if _thread is not None:
+            return False
+        from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+        _thread = threading.Thread(target=_run, name="lab-warmup", daemon=True)
+        # The caches it fills are the pages' own (st.cache_*); they expect a run context to be there.
+        add_script_run_ctx(_thread, get_script_run_ctx())
+        _thread.start()
+        return True
+
+
+def ready(part: str) -> bool:
+    return _ready.get(part, _ready["imports"]).is_set()
+
+
+def wait(part: str, timeout: float = 300) -> bool:
+    """Block until `part` (a page's url path; other pages wait for the imports only) is warm."""
+    return _ready.get(part, _ready["imports"]).wait(timeout)
