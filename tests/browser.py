@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -27,15 +28,22 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(timeout: float = 90):
-    """`streamlit run app.py` on a free loopback port; yields (url, seconds until the server answered)."""
+def serve_app_proc(timeout: float = 90, keep_log: bool = False):
+    """`streamlit run app.py` on a free loopback port; yields (url, t0, proc).
+
+    The server's output goes to a log file, never to a pipe: nobody reads a pipe while the server runs, and
+    a full one (64 KiB of warnings under load) would block the server's writes. `proc.log_path` names the
+    file; it is deleted when the server stops unless keep_log (a benchmark reads it for tracebacks)."""
     port = _free_port()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()  # the child holds its own descriptor
+    proc.log_path = log.name
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -46,15 +54,26 @@ def serve_app(timeout: float = 90):
             except OSError:
                 pass
             if proc.poll() is not None or time.perf_counter() - t0 > timeout:
-                raise RuntimeError("streamlit did not start:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
+                tail = Path(log.name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"streamlit did not start (log {log.name}):\n{tail}")
             time.sleep(0.2)
-        yield url, t0
+        yield url, t0, proc
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        if not keep_log:
+            Path(log.name).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def serve_app(timeout: float = 90):
+    """`streamlit run app.py` on a free loopback port; yields (url, t0): t0 is time.perf_counter() at the start."""
+    with serve_app_proc(timeout) as (url, t0, _):
+        yield url, t0
 
 
 @contextlib.contextmanager
