@@ -30,6 +30,19 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_hashes: dict[tuple, str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a shipped file, hashed once per process and again whenever its size or mtime changes:
+    the home page checks every file on each run, and hashing all of pretrained/ costs ~0.4 s."""
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _hashes:
+        _hashes[key] = sha256(path)
+    return _hashes[key]
+
+
 def _folder(folder) -> Path:
     # Looked up at call time, so tests can point the whole app at a damaged copy.
     return Path(folder) if folder is not None else data.PRETRAINED_DIR
@@ -63,7 +76,7 @@ def check(name: str, manifest: dict | None = None, folder: Path | None = None) -
     path = folder / entry["file"]
     if not path.exists():
         return ModelStatus(name, entry["file"], False, f"pretrained/{entry['file']} is missing. {fix}", entry)
-    digest = sha256(path)
+    digest = file_sha256(path)
     if digest != entry["sha256"]:
         return ModelStatus(name, entry["file"], False,
                            f"pretrained/{entry['file']} is damaged or was changed: its sha256 is "

@@ -2,27 +2,31 @@
 import numpy as np
 import streamlit as st
 
-from core import anomaly, data, grids, pretrained
-from ui import page
+from core import anomaly, data, pretrained
+from ui import jobs, models, page
 
 t = page.setup()
 ss = st.session_state
 SHOWN = 10  # digits in each "surprises" strip
 
 
-@st.cache_data(show_spinner=False)
-def test_digits():
-    return data.load_sample()
+@st.cache_data(show_spinner=False, max_entries=64)
+def analysis(scores, labels, digits, in_app):
+    """Everything the threshold does not change, computed once per choice of digits and score: the ROC,
+    its AUROC, and the most surprising digits both ways."""
+    from core import metrics
 
-
-@st.cache_resource(show_spinner=False)
-def shipped(name):
-    return pretrained.load(name)  # TensorFlow loads here, once per process
-
-
-@st.cache_data(show_spinner=False)
-def shipped_scores(name, sha, kind):  # keyed by the weights' hash: new weights, new scores
-    return anomaly.score(shipped(name), data.to_float(test_digits()[0]), kind)
+    is_anomaly = ~np.isin(labels, digits)
+    fpr, tpr, _, auroc = metrics.roc(is_anomaly, scores)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))  # enough points to draw
+    images = models.test_digits()[0][anomaly.APP_SPLIT:] if in_app else models.test_digits()[0]
+    order = np.argsort(scores)
+    odd_normals = [int(i) for i in order[::-1] if not is_anomaly[i]][:SHOWN]
+    sly_anomalies = [int(i) for i in order if is_anomaly[i]][:SHOWN]
+    strip = lambda chosen: models.tile_png(data.to_float(images[chosen]), per_line=SHOWN, scale=2)  # noqa: E731
+    return dict(is_anomaly=is_anomaly, fpr=fpr[keep], tpr=tpr[keep], auroc=auroc,
+                odd_normals=odd_normals, sly_anomalies=sly_anomalies,
+                odd_png=strip(odd_normals), sly_png=strip(sly_anomalies))
 
 
 def histogram(scores, is_anomaly, threshold, kind):
@@ -56,10 +60,9 @@ def histogram(scores, is_anomaly, threshold, kind):
 
 
 def roc_chart(fpr, tpr, here):
-    keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))  # enough points to draw
     return {
         "height": 260, "layer": [
-            {"data": {"values": [{"fpr": float(fpr[i]), "tpr": float(tpr[i])} for i in keep]},
+            {"data": {"values": [{"fpr": float(f), "tpr": float(r)} for f, r in zip(fpr, tpr)]},
              "mark": {"type": "line"},
              "encoding": {"x": {"field": "fpr", "type": "quantitative", "title": t("anomaly.fpr")},
                           "y": {"field": "tpr", "type": "quantitative", "title": t("anomaly.tpr")}}},
@@ -75,7 +78,7 @@ st.title(t("anomaly.title"))
 st.markdown(t("anomaly.lead"))
 
 try:
-    x_all, y_all = test_digits()
+    x_all, y_all = models.test_digits()
 except FileNotFoundError as exc:
     st.error(t("error.sample_missing", detail=str(exc)))
     st.stop()
@@ -95,11 +98,11 @@ family = anomaly.FAMILY[kind]
 name = anomaly.shipped_model(digits, kind)
 if name is not None and name in manifest:
     try:
-        scores = shipped_scores(name, manifest[name]["sha256"], kind)
+        scores = models.shipped_scores(name, kind)
     except pretrained.PretrainedError as exc:
         st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
         st.stop()
-    labels, images = y_all, x_all
+    labels = y_all
     st.caption(t("anomaly.shipped", name=name, epochs=manifest[name]["epochs"]))
 else:
     # Any other choice: a detector trained here, on the first half of the test digits, scored on the rest.
@@ -117,20 +120,20 @@ else:
         st.button(t("anomaly.cancel"), icon=":material/cancel:")  # any click reruns, which stops training
         ss.training_for = key
         bar = st.progress(0.0, text=t("anomaly.training", epoch=0, epochs=epochs))
-        model = anomaly.train_in_app(digits, kind, on_epoch=lambda e, n, loss: bar.progress(
-            e / n, text=t(f"anomaly.training_loss.{family}", epoch=e, epochs=n, loss=f"{loss:.2f}")))
+        with jobs.slot(lambda ahead, waited: bar.progress(0.0, text=t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"))):
+            bar.progress(0.0, text=t("anomaly.training", epoch=0, epochs=epochs))
+            model = anomaly.train_in_app(digits, kind, on_epoch=lambda e, n, loss: bar.progress(
+                e / n, text=t(f"anomaly.training_loss.{family}", epoch=e, epochs=n, loss=f"{loss:.2f}")))
         ss.pop("training_for", None)
         ss.detectors[key] = {kind_: anomaly.score(model, data.to_float(x_all[anomaly.APP_SPLIT:]), kind_)
                              for kind_ in anomaly.SCORES if anomaly.FAMILY[kind_] == family}
         st.rerun()  # draw the page afresh, without the train and cancel buttons of this run
     scores = ss.detectors[key][kind]
-    labels, images = y_all[anomaly.APP_SPLIT:], x_all[anomaly.APP_SPLIT:]
+    labels = y_all[anomaly.APP_SPLIT:]
     st.caption(t("anomaly.in_app", split=f"{anomaly.APP_SPLIT:,}", n=f"{len(labels):,}"))
 
-from core import metrics  # noqa: E402
-
-is_anomaly = ~np.isin(labels, digits)
-fpr, tpr, _, auroc = metrics.roc(is_anomaly, scores)
+found = analysis(scores, labels, tuple(digits), name is None or name not in manifest)
+is_anomaly, fpr, tpr, auroc = found["is_anomaly"], found["fpr"], found["tpr"], found["auroc"]
 normal_scores = scores[~is_anomaly]
 
 lo, hi = float(np.quantile(scores, 0.01)), float(np.quantile(scores, 0.99))
@@ -160,15 +163,13 @@ st.markdown(f"**{t('anomaly.confusion')}**")
 st.table({t("anomaly.truth"): [t("anomaly.group.anomalous"), t("anomaly.group.normal")],
           t("anomaly.flagged"): [cm.tp, cm.fp], t("anomaly.passed"): [cm.fn, cm.tn]})
 
-order = np.argsort(scores)
-odd_normals = [i for i in order[::-1] if not is_anomaly[i]][:SHOWN]
-sly_anomalies = [i for i in order if is_anomaly[i]][:SHOWN]
+odd_normals, sly_anomalies = found["odd_normals"], found["sly_anomalies"]
 c1, c2 = st.columns(2)
 c1.markdown(f"**{t('anomaly.odd_normals')}**")
-c1.image(grids.tile(data.to_float(images[odd_normals]), per_line=SHOWN, scale=2))
+c1.image(found["odd_png"])
 c1.caption(" · ".join(f"{scores[i]:.0f}" for i in odd_normals))
 c2.markdown(f"**{t('anomaly.sly_anomalies')}**")
-c2.image(grids.tile(data.to_float(images[sly_anomalies]), per_line=SHOWN, scale=2))
+c2.image(found["sly_png"])
 c2.caption(" · ".join(f"{labels[i]}: {scores[i]:.0f}" for i in sly_anomalies))
 
 st.subheader(t("anomaly.table"))

@@ -2,40 +2,19 @@
 import numpy as np
 import streamlit as st
 
-from core import data, grids, latent, pretrained
-from ui import page
+from core import latent, pretrained
+from ui import models, page
 
 t = page.setup()
 ss = st.session_state
 Z_LIMIT = 4.0  # the sliders' range: the prior N(0, I) puts 99.99 % of its mass within ±4
 
 
-@st.cache_resource(show_spinner=False)
-def vae():
-    return pretrained.load("vae")  # TensorFlow loads here, once per process
-
-
-@st.cache_data(show_spinner=False)
-def test_digits():
-    return data.load_sample()
-
-
-@st.cache_data(show_spinner=False)
-def vae_map(sha):  # keyed by the weights' hash: new weights, new map
-    x, _ = test_digits()
-    return latent.encode(vae(), data.to_float(x))
-
-
-@st.cache_data(show_spinner=False)
-def tooltips():
-    return latent.thumbnails(test_digits()[0])
-
-
 def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420, pictures=True):
     """Vega-Lite spec: one dot per test digit, coloured by its label, its picture in the tooltip.
 
     The pictures are ~3 MB for 10,000 digits, so only the main map carries them."""
-    thumbs = tooltips() if pictures else None
+    thumbs = models.thumbnails() if pictures else None
     points = [{x: float(a), y: float(b), "label": str(int(d)), "index": i} for i, ((a, b), d) in enumerate(zip(z, labels))]
     if pictures:
         for point, thumb in zip(points, thumbs):
@@ -59,6 +38,25 @@ def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420, pictures=T
     return spec
 
 
+@st.cache_resource(show_spinner=False, max_entries=12)
+def map_spec(which, weights_sha, lang):
+    """The three maps' specs, built once per language and weights: 10,000 points (3 MB with the VAE map's
+    pictures), which Streamlit then sends only when the browser does not have them yet."""
+    y_all = models.test_digits()[1]
+    if which == "vae":
+        return scatter(models.vae_map(weights_sha), y_all, "", pick=True)
+    maps = seed_maps()
+    if which == "pca":
+        return scatter(maps["pca"], y_all, t("latent.pca", share=f"{maps['pca_explained'].sum():.0%}"), "pc1", "pc2",
+                       height=340, pictures=False)
+    return scatter(maps["tsne"], y_all, t("latent.tsne"), "tsne1", "tsne2", height=340, pictures=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def seed_maps():
+    return latent.load_maps()
+
+
 def picked():
     """A click on the map moves the z sliders to that digit's place."""
     chosen = ss.get("latent_map", {}).get("selection", {}).get("pick") or []
@@ -71,17 +69,18 @@ st.title(t("latent.title"))
 st.caption(t("latent.lead"))
 
 try:
-    model = vae()
-    x_all, y_all = test_digits()
+    x_all, y_all = models.test_digits()
+    sha = models.sha("vae")
+    models.load("vae")  # verified here, so a missing or damaged file is named before anything is drawn
+    z_all = models.vae_map(sha)
 except (pretrained.PretrainedError, FileNotFoundError) as exc:
     st.error(t("error.model", name=t("model.vae"), detail=str(exc)), icon=":material/error:")
     st.stop()
-z_all = vae_map(pretrained.load_manifest()["vae"]["sha256"])
 
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader(t("latent.map"))
-    st.vega_lite_chart(scatter(z_all, y_all, "", pick=True), key="latent_map", on_select=picked,
+    st.vega_lite_chart(map_spec("vae", sha, ss.lang), key="latent_map", on_select=picked,
                        selection_mode="pick", width="stretch")
     st.caption(t("latent.map_caption", n=f"{len(z_all):,}"))
 
@@ -94,7 +93,7 @@ def decoder_panel():
     ss.setdefault("z2", 0.0)
     z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
     z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
-    st.image(grids.tile(latent.decode(model, [[z1, z2]]), per_line=1, scale=8, gap=0), width=224)
+    st.image(models.decoded(z1, z2), width=224)
     nearest = int(np.argmin(((z_all - [z1, z2]) ** 2).sum(axis=1)))
     st.caption(t("latent.nearest", index=nearest, label=int(y_all[nearest])))
 
@@ -110,7 +109,7 @@ def manifold_panel():
     c1, c2 = st.columns(2)
     n = c1.slider(t("latent.grid_n"), 2, latent.MAX_GRID, 15, key="grid_n")
     extent = c2.slider(t("latent.grid_extent"), 0.5, Z_LIMIT, 2.0, 0.25, key="grid_extent")
-    st.image(grids.tile(latent.manifold(model, n, extent), per_line=n, scale=2, gap=0),
+    st.image(models.manifold_png(sha, n, extent),
              caption=t("latent.manifold_caption", n=n, lo=f"{-extent:g}", hi=f"{extent:g}"))
 
 
@@ -121,8 +120,7 @@ def interpolation_panel():
     a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, 3, key="interp_a")
     b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, 2, key="interp_b")
     steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, 10, key="interp_steps")
-    pair = data.to_float(x_all[[a, b]])
-    st.image(grids.tile(latent.interpolate(model, pair[0], pair[1], steps), per_line=steps, scale=3),
+    st.image(models.interpolation_png(sha, int(a), int(b), steps),
              caption=t("latent.interpolate_caption", a=a, la=int(y_all[a]), b=b, lb=int(y_all[b]), k=steps))
 
 
@@ -132,13 +130,10 @@ interpolation_panel()
 st.divider()
 st.subheader(t("latent.compare"))
 st.markdown(t("latent.compare_lead"))
-maps = latent.load_maps()
-if maps is None:
+if seed_maps() is None:
     st.info(t("latent.maps_missing"))
 else:
     c1, c2 = st.columns(2)
-    c1.vega_lite_chart(scatter(maps["pca"], y_all, t("latent.pca", share=f"{maps['pca_explained'].sum():.0%}"),
-                               "pc1", "pc2", height=340, pictures=False), width="stretch")
-    c2.vega_lite_chart(scatter(maps["tsne"], y_all, t("latent.tsne"), "tsne1", "tsne2", height=340, pictures=False),
-                       width="stretch")
+    c1.vega_lite_chart(map_spec("pca", models.sha("seed_ae"), ss.lang), width="stretch")
+    c2.vega_lite_chart(map_spec("tsne", models.sha("seed_ae"), ss.lang), width="stretch")
     st.caption(t("latent.compare_caption"))

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, data, diagrams, models
-from ui import page
+from ui import jobs, page
 
 t = page.setup()
 ss = st.session_state
@@ -48,20 +48,25 @@ plot_model(res_model, to_file='model.png', show_shapes=True)   # the seed: "pydo
 """
 
 
-@st.cache_resource(show_spinner=False, max_entries=24)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def build(settings):
-    """(model, facts) for one setting; ValueError for settings that cannot build (not cached)."""
-    model = models.resnet(**dict(settings))
-    facts = {"params": int(model.count_params()), "trainable": arch.trainable_count(model),
-             "layers": len(model.layers), "macs": arch.macs(model), "memory": arch.memory(model, 32),
-             "stages": arch.stage_table(model), "sub_blocks": len(arch.sub_blocks(model)),
-             "depth": arch.depth_of(model)}
-    return model, facts
+    """The model for one setting; ValueError for settings that cannot build (not cached). Only the last
+    two are kept: at the cap a model holds 240 MB, and what the page shows of it is cached below."""
+    return models.resnet(**dict(settings))
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def facts_for(settings):
+    model = build(settings)
+    return {"params": int(model.count_params()), "trainable": arch.trainable_count(model),
+            "layers": len(model.layers), "macs": arch.macs(model), "memory": arch.memory(model, 32),
+            "stages": arch.stage_table(model), "sub_blocks": len(arch.sub_blocks(model)),
+            "depth": arch.depth_of(model)}
 
 
 @st.cache_data(show_spinner=False, max_entries=48)
 def dot_for(settings, view):
-    model, _ = build(settings)
+    model = build(settings)
     return diagrams.block_dot(model) if view == "block" else diagrams.layer_dot(model)
 
 
@@ -124,10 +129,10 @@ settings = (("label_num", int(labels)), ("num_filters", int(num_filters)), ("num
             ("residual", bool(residual)))
 try:
     with st.spinner(t("resnet.building")):
-        model, facts = build(settings)
+        facts = facts_for(settings)
 except ValueError as exc:
     st.error(t("resnet.invalid", detail=str(exc)), icon=":material/block:")
-    model = facts = None
+    facts = None
 
 if facts is not None:
     m = st.columns(3) + st.columns(3)
@@ -156,12 +161,12 @@ if facts is not None:
     name = f"resnet_{num_blocks}x{num_sub}_{num_filters}f_{size}x{size}x{channels}_{view}"
     d1, d2, d3 = c2.columns(3)
     d1.download_button(t("resnet.download_dot"), dot, file_name=f"{name}.dot", mime="text/vnd.graphviz",
-                       icon=":material/download:", key="rn_dl_dot")
+                       icon=":material/download:", key="rn_dl_dot", on_click="ignore")
     if diagrams.dot_available():
         d2.download_button("SVG", lambda: rendered(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml",
-                           icon=":material/download:", key="rn_dl_svg")
+                           icon=":material/download:", key="rn_dl_svg", on_click="ignore")
         d3.download_button("PNG", lambda: rendered(dot, "png"), file_name=f"{name}.png", mime="image/png",
-                           icon=":material/download:", key="rn_dl_png")
+                           icon=":material/download:", key="rn_dl_png", on_click="ignore")
     else:
         c2.caption(t("resnet.no_dot"))
     st.graphviz_chart(dot, width="content")
@@ -236,7 +241,9 @@ if start:
         return True
 
     x, y = digit_batch(8000)
-    entry["history"] = arch.train_race(depth, x, y, steps=steps, on_step=on_step)
+    with jobs.slot(lambda ahead, waited: bar.progress(0.0, text=t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"))):
+        bar.progress(0.0, text=t("resnet.race_progress", step=0, steps=steps))
+        entry["history"] = arch.train_race(depth, x, y, steps=steps, on_step=on_step)
     entry["running"] = False  # not reached when a click interrupts the run: the next run marks it stopped
     progress.empty()
 entry = races.get(race_key)

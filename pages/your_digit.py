@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import data, grids, preprocess, pretrained
-from ui import page
+from ui import models, page
 
 t = page.setup()
 ss = st.session_state
@@ -15,31 +15,6 @@ LIMITS = dict(limit_mb=preprocess.MAX_BYTES // 2**20, megapixels=f"{preprocess.M
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 CANVAS_SIDE = 280
 STEP_WIDTH = 120  # px on screen for each preprocessing step
-
-
-@st.cache_data(show_spinner=False)
-def test_digits():
-    return data.load_sample()
-
-
-model = st.cache_resource(show_spinner=False)(pretrained.forward)  # TensorFlow loads on the first call
-loaded = st.cache_resource(show_spinner=False)(pretrained.load)  # whole models: the VAE's encoder, decoder, detectors
-
-
-@st.cache_data(show_spinner=False)
-def latent_map(sha):  # keyed by the weights' hash
-    from core import latent
-
-    return latent.encode(loaded("vae"), data.to_float(test_digits()[0]))
-
-
-@st.cache_data(show_spinner=False)
-def typical_scores(name, sha, digit, kind):
-    """The one-class model's scores for the test digits of its own class: what 'typical' looks like."""
-    from core import anomaly
-
-    x, y = test_digits()
-    return np.sort(anomaly.score(loaded(name), data.to_float(x[y == digit]), kind))
 
 
 def big(image):
@@ -88,7 +63,7 @@ def draw():
 
 
 def sample():
-    x_all, y_all = test_digits()
+    x_all, y_all = models.test_digits()
     ss.setdefault("sample_index", 7)
     c1, c2, c3 = st.columns([1.3, 1.6, 1.5], vertical_alignment="bottom")
     if c3.button(t("digit.random_sample"), icon=":material/shuffle:"):
@@ -141,7 +116,7 @@ manifest = pretrained.load_manifest()
 st.subheader(t("digit.prediction"))
 probabilities = None
 try:
-    probabilities = model("classifier")(digit)[0]
+    probabilities = models.forward("classifier")(digit)[0]
 except pretrained.PretrainedError as exc:
     st.error(t("error.model", name=t("model.classifier"), detail=str(exc)), icon=":material/error:")
 else:
@@ -157,30 +132,41 @@ else:
             st.caption(t("digit.classifier_caption", accuracy=f"{m['metrics']['accuracy']:.2%}",
                          images=f"{m['eval']['images']:,}"))
 
-st.subheader(t("digit.denoise"))
-st.caption(t("digit.denoise_lead"))
-c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, 0.5, 0.05, key="digit_noise_factor",
-                         help=t("denoise.noise_factor_help"))
-kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key="digit_noise_kind",
-                format_func=lambda k: t(f"noise.{k}"))
-noisy = data.add_noise(digit, noise_factor, kind, seed=0)
+@st.cache_data(show_spinner=False, max_entries=1024)
+def strip_cell(digit, noise_factor, kind, name, weights_sha):
+    """One picture of the noise strip, as (PNG, PSNR against the digit): name None is the noisy digit."""
+    from core import metrics
 
-from core import metrics  # noqa: E402  (TensorFlow, only once a digit is there to clean)
+    noisy = data.add_noise(digit, noise_factor, kind, seed=0)
+    image = noisy if name is None else models.forward(name)(noisy)
+    return models.png(big(image[0, :, :, 0])), float(metrics.quality(digit, image)[0][0])
 
-shown = [(t("digit.row.yours"), digit, None), (t("digit.row.noisy"), noisy, metrics.psnr(digit, noisy)[0])]
-for name in pretrained.denoisers(manifest):
-    try:
-        cleaned = model(name)(noisy)
-    except pretrained.PretrainedError as exc:  # this model is broken; the others still show
-        st.error(t("error.model", name=t(f"model.{name}"), detail=str(exc)), icon=":material/error:")
-        continue
-    shown.append((t(f"model.{name}"), cleaned, metrics.psnr(digit, cleaned)[0]))
-for col, (label, image, psnr) in zip(st.columns(len(shown)), shown):
-    col.image(big(image[0, :, :, 0]), width=140)
-    col.markdown(f"**{label}**")
-    if psnr is not None:
-        col.caption("PSNR ∞" if math.isinf(psnr) else f"PSNR {psnr:.2f} dB")
+
+@st.fragment
+def noise_strip(digit, names):
+    """Only this part reruns when its noise slider moves: the steps, the prediction and the VAE stay put."""
+    st.subheader(t("digit.denoise"))
+    st.caption(t("digit.denoise_lead"))
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, 0.5, 0.05, key="digit_noise_factor",
+                             help=t("denoise.noise_factor_help"))
+    kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key="digit_noise_kind",
+                    format_func=lambda k: t(f"noise.{k}"))
+    shown = [(t("digit.row.yours"), models.png(big(digit[0, :, :, 0])), None)]
+    for name in (None, *names):
+        label = t("digit.row.noisy") if name is None else t(f"model.{name}")
+        try:
+            shown.append((label, *strip_cell(digit, noise_factor, kind, name, name and models.sha(name))))
+        except pretrained.PretrainedError as exc:  # this model is broken; the others still show
+            st.error(t("error.model", name=label, detail=str(exc)), icon=":material/error:")
+    for col, (label, picture, psnr) in zip(st.columns(len(shown)), shown):
+        col.image(picture, width=140)
+        col.markdown(f"**{label}**")
+        if psnr is not None:
+            col.caption("PSNR ∞" if math.isinf(psnr) else f"PSNR {psnr:.2f} dB")
+
+
+noise_strip(digit, pretrained.denoisers(manifest))
 
 if "vae" in manifest:
     st.subheader(t("digit.vae"))
@@ -188,13 +174,13 @@ if "vae" in manifest:
 
     c1, c2 = st.columns([1, 2], gap="large")
     try:
-        z = latent.encode(loaded("vae"), digit)[0]
-        x_all, y_all = test_digits()
-        z_all = latent_map(manifest["vae"]["sha256"])
+        z = latent.encode(models.load("vae"), digit)[0]
+        x_all, y_all = models.test_digits()
+        z_all = models.vae_map(models.sha("vae"))
     except pretrained.PretrainedError as exc:
         st.error(t("error.model", name=t("model.vae"), detail=str(exc)), icon=":material/error:")
     else:
-        c1.image(big(latent.decode(loaded("vae"), [z])[0, :, :, 0]), width=140, caption=t("digit.vae_recon"))
+        c1.image(big(latent.decode(models.load("vae"), [z])[0, :, :, 0]), width=140, caption=t("digit.vae_recon"))
         points = [{"z1": float(a), "z2": float(b), "label": str(int(d))} for (a, b), d in zip(z_all, y_all)]
         c2.vega_lite_chart({
             "height": 300, "layer": [
@@ -217,8 +203,8 @@ if "vae" in manifest:
     if name in manifest:
         st.subheader(t("digit.anomaly", digit=guess))
         try:
-            mine = float(anomaly.score(loaded(name), digit, kind)[0])
-            typical = typical_scores(name, manifest[name]["sha256"], guess, kind)
+            mine = float(anomaly.score(models.load(name), digit, kind)[0])
+            typical = models.typical_scores(name, guess, kind)
         except pretrained.PretrainedError as exc:
             st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
         else:

@@ -28,9 +28,10 @@ def import_heavy() -> None:
     time on different threads deadlock TensorFlow's import for good (found by bench/load.py)."""
     with _import_lock:
         import keras  # noqa: F401
+        import sklearn.metrics  # noqa: F401
         import tensorflow  # noqa: F401
 
-        from core import metrics  # noqa: F401
+        from core import anomaly, arch, diagrams, latent, metrics, models  # noqa: F401
     _ready["imports"].set()
 
 
