@@ -40,15 +40,24 @@ def test_digits():
 
 
 @st.cache_resource(show_spinner=False)
-def forward(name: str):
-    """The shipped model `name` as a traced function: images (N, 28, 28, 1) → outputs."""
+def _forward(name: str, folder: str, weights_sha: str):
     return pretrained.forward(name)  # TensorFlow loads on the first call
 
 
+def forward(name: str):
+    """The shipped model `name` as a traced function: images (N, 28, 28, 1) → outputs. Kept per folder
+    and weights hash, so pointing the app at other weights never serves the old model."""
+    return _forward(name, str(data.PRETRAINED_DIR), sha(name))
+
+
 @st.cache_resource(show_spinner=False)
+def _load(name: str, folder: str, weights_sha: str):
+    return pretrained.load(name)
+
+
 def load(name: str):
     """The whole shipped model (the VAE's encoder and decoder, a detector's layers)."""
-    return pretrained.load(name)
+    return _load(name, str(data.PRETRAINED_DIR), sha(name))
 
 
 def sha(name: str) -> str:

@@ -13,6 +13,9 @@ import socket
 import sys
 import threading
 
+from streamlit.runtime.scriptrunner import script_runner
+
+STREAMLIT_CLEANUP = script_runner._clean_problem_modules  # kept for the test that says when to drop ours
 _lock = threading.Lock()
 _installed = False
 
@@ -66,8 +69,6 @@ def install() -> bool:
     with _lock:
         if _installed:
             return False
-        from streamlit.runtime.scriptrunner import script_runner
-
         script_runner._clean_problem_modules = _clean_problem_modules  # looked up by name after each run
         set_nodelay()
         _installed = True
