@@ -10,6 +10,13 @@ keeps it on one replica), opens the websocket, runs home, waits --home-seconds, 
 metrics, charts and tables) did not change is counted as unchanged: Streamlit silently ignores a wrong
 widget id, so a move that changed nothing measured nothing. Session i drives page i mod len(--pages).
 The client runs on the same machine as a --serve'd server and takes a little of its CPU.
+
+--jobs N adds N job sessions: after the same home wait they open the ResNet page and, for --seconds, press its
+"Train both" button again and again (the race's steps set to --job-steps in the same rerun, as a browser
+sends a click: the button's id with trigger_value=True, once), each time reading the run to its end (up to
+--job-timeout) and watching its progress bar: "Queued: … Waiting S s" while the server-wide job cap holds it,
+"Step k of n" while it trains, and the "… steps in … s" caption when the race finished. Job sessions' runs
+are not in the slider table: that table says whether the others' sliders stay quick while a job runs.
 """
 from __future__ import annotations
 
@@ -49,6 +56,13 @@ FINISHED_EARLY = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
 FRAGMENT_DONE = ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 MEDIA = re.compile(r"/media/[0-9a-f]+\.\w+")
 CACHE_RUNS = 10  # runs a cached message is kept without being used
+# Job sessions: the ResNet race (pages/resnet.py), its button and steps slider by user key, and what its
+# progress bar and summary say in the English UI (core/locales/en.json: jobs.queued, resnet.race_progress,
+# resnet.race_summary).
+JOB_PAGE, RACE_BUTTON, RACE_STEPS = "resnet", "rn_race_run", "rn_steps"
+QUEUED = re.compile(r"^Queued:.*?waiting (\d+(?:\.\d+)?) s", re.I | re.S)
+STEP = re.compile(r"^Step (\d+) of (\d+)")
+SUMMARY = "steps in"
 
 
 @dataclasses.dataclass
@@ -68,6 +82,25 @@ class PageStats:
 
 
 @dataclasses.dataclass
+class JobStats:
+    """The job sessions' runs, kept out of the slider table."""
+    runs: list = dataclasses.field(default_factory=list)  # one dict per press, see job_session
+    presses: int = 0                # button presses sent (a run cut off by an error has no entry in runs)
+    home: list = dataclasses.field(default_factory=list)          # their home's first render, seconds
+    first_visits: list = dataclasses.field(default_factory=list)  # their click on the ResNet page
+    errors: int = 0                 # st.error alerts in their runs
+    error_texts: list = dataclasses.field(default_factory=list)
+    exceptions: list = dataclasses.field(default_factory=list)    # Streamlit Exception elements
+
+    tally = PageStats.tally
+
+    @property
+    def finished(self) -> list:
+        """The runs that ended with the race summary."""
+        return [r for r in self.runs if r["summary"]]
+
+
+@dataclasses.dataclass
 class Result:
     pages: dict = dataclasses.field(default_factory=dict)         # page → PageStats
     home: list = dataclasses.field(default_factory=list)          # home's first render, seconds
@@ -81,6 +114,7 @@ class Result:
     move_ends: list = dataclasses.field(default_factory=list)  # perf_counter of each move's end
     rss_max_mb: float | None = None
     rss_last_mb: float | None = None
+    jobs: JobStats = dataclasses.field(default_factory=JobStats)
 
     @property
     def moves(self) -> int:
@@ -148,6 +182,7 @@ class Session:
         self.page_hash = ""
         self.states: dict[str, WidgetState] = {}   # widget id → the value we would send
         self.widgets: dict[str, tuple] = {}        # widget id → (kind, element proto, fragment id)
+        self.buttons: dict[str, str] = {}          # button id → fragment id (no state: a click is a trigger)
         self.shown: dict[tuple, tuple] = {}        # delta path → (element kind, content digest)
         self.cache: dict[str, ForwardMsg] = {}     # cacheable messages by hash, as the browser keeps them
         self.cache_used: dict[str, int] = {}       # hash → the last run that sent or referred to it
@@ -170,10 +205,11 @@ class Session:
         if self.ws is not None:
             await self.ws.close()
 
-    async def rerun(self, fragment_id: str = "") -> dict:
+    async def rerun(self, fragment_id: str = "", timeout: float | None = None, on_element=None) -> dict:
         """Send a rerun with every widget state we hold; read until the run (not one cut short for a
         rerun) finished. Returns its seconds, status, exceptions, st.error count and whether it changed
-        anything of `self.watch`."""
+        anything of `self.watch`. timeout: seconds for this run (default the session's); on_element(kind, el)
+        is called for every element the run draws, as it arrives."""
         state = ClientState(page_script_hash=self.page_hash, fragment_id=fragment_id,
                             widget_states=WidgetStates(widgets=self.states.values()),
                             cached_message_hashes=self.cache.keys(),
@@ -181,7 +217,7 @@ class Session:
         t0 = time.perf_counter()
         await self.ws.send(BackMsg(rerun_script=state).SerializeToString())
         sent, seen, exceptions, errors = {}, set(), [], []
-        deadline = t0 + self.timeout
+        deadline = t0 + (self.timeout if timeout is None else timeout)
         self.runs += 1
         while True:
             msg, ref = ForwardMsg(), None
@@ -210,6 +246,8 @@ class Session:
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 el_kind = msg.delta.new_element.WhichOneof("type")
                 el = getattr(msg.delta.new_element, el_kind)
+                if on_element is not None:
+                    on_element(el_kind, el)
                 if el_kind == "exception" and not el.is_warning:
                     exceptions.append(f"{el.type}: {el.message}")
                 elif el_kind == "alert" and el.format == Alert.ERROR:
@@ -219,6 +257,9 @@ class Session:
                               else hashlib.blake2b(el.SerializeToString(deterministic=True), digest_size=12).hexdigest())
                     sent[tuple(msg.metadata.delta_path)] = (el_kind, digest)
                 w = widget_state(el_kind, el) if getattr(el, "id", "") else None
+                if el_kind == "button" and el.id:
+                    seen.add(el.id)
+                    self.buttons[el.id] = msg.delta.fragment_id
                 if getattr(el, "id", "") and el_kind not in ("button", "download_button"):
                     seen.add(el.id)
                     self.widgets[el.id] = (el_kind, el, msg.delta.fragment_id)
@@ -231,6 +272,7 @@ class Session:
         if full:  # the browser forgets the widgets a full run did not draw
             self.states = {k: v for k, v in self.states.items() if k in seen}
             self.widgets = {k: v for k, v in self.widgets.items() if k in seen}
+            self.buttons = {k: v for k, v in self.buttons.items() if k in seen}
         changed = any(self.shown.get(p) != v for p, v in sent.items()) or (full and sent.keys() != self.shown.keys())
         self.shown = sent if full else {**self.shown, **sent}
         # The browser drops cached messages no run has used for a while; so do we (the latent map is 5.6 MB).
@@ -291,6 +333,31 @@ class Session:
             self.states.pop(wid + "-wrong", None)
 
 
+    def find(self, key: str, kinds: dict) -> str:
+        """The id of the widget in `kinds` (ours: widgets or buttons) whose user key is `key`."""
+        for wid in kinds:
+            if user_key(wid) == key:
+                return wid
+        raise RuntimeError(f"no widget {key!r}: {sorted(map(user_key, {**self.widgets, **self.buttons}))}")
+
+    async def press(self, key: str, sliders: dict | None = None, timeout: float | None = None,
+                    on_element=None) -> dict:
+        """Click the button with user key `key`, as the browser does: its id with trigger_value=True in this
+        rerun's widget states only (the browser resets a trigger once sent), with every other state we hold,
+        and the sliders named by user key in `sliders` set to their values."""
+        wid = self.find(key, self.buttons)
+        for name, value in (sliders or {}).items():
+            sid = self.find(name, self.widgets)
+            moved = WidgetState(id=sid)
+            moved.double_array_value.data[:] = [value]
+            self.states[sid] = moved
+        self.states[wid] = WidgetState(id=wid, trigger_value=True)
+        try:
+            return await self.rerun(self.buttons[wid], timeout, on_element)
+        finally:
+            self.states.pop(wid, None)
+
+
 async def one_session(i: int, url: str, page: str, result: Result, seconds: float, home_seconds: float,
                       stagger: float, think: float, timeout: float, fetch_media: bool, seed: int,
                       wrong_widget_id: bool, moving: list):
@@ -329,6 +396,57 @@ async def one_session(i: int, url: str, page: str, result: Result, seconds: floa
         await s.close()
 
 
+async def job_session(i: int, url: str, result: Result, seconds: float, home_seconds: float, stagger: float,
+                      timeout: float, job_timeout: float, steps: int, fetch_media: bool):
+    """Open the ResNet page, then press its race button again and again for `seconds` (the last race is let
+    finish, up to job_timeout), each run read to its end. Per run in result.jobs.runs: seconds (click →
+    script_finished), queued (the bar ever said "Queued:"), max_wait_s (the longest "Waiting S s" it showed),
+    start_s (click → the bar's last "Step" before any further "Queued", about when training began), last_step
+    ([k, n] of the last "Step k of n"), summary (ended with the "… steps in … s" caption), exceptions."""
+    jobs = result.jobs
+    name = f"job session {i}"
+    await asyncio.sleep(i * stagger)
+    s = Session(url, timeout, fetch_media)
+    try:
+        await s.connect()
+        home = await s.open("")
+        jobs.home.append(home["seconds"])
+        await asyncio.sleep(home_seconds)
+        first = await s.open(JOB_PAGE)
+        jobs.first_visits.append(first["seconds"])
+        jobs.tally(first)
+        start = time.perf_counter()
+        while time.perf_counter() < start + seconds:
+            seen = {"queued": False, "max_wait_s": None, "start_s": None, "last_step": None, "summary": False}
+            t0 = time.perf_counter()
+
+            def watch(kind, el):
+                if kind == "progress":
+                    if m := QUEUED.match(el.text):
+                        seen["queued"], seen["start_s"] = True, None
+                        seen["max_wait_s"] = max(float(m.group(1)), seen["max_wait_s"] or 0.0)
+                    elif m := STEP.match(el.text):
+                        seen["last_step"] = [int(m.group(1)), int(m.group(2))]
+                        if seen["start_s"] is None:
+                            seen["start_s"] = time.perf_counter() - t0
+                elif kind == "markdown" and el.element_type == type(el).Type.CAPTION and SUMMARY in el.body:
+                    seen["summary"] = True
+
+            jobs.presses += 1
+            r = await s.press(RACE_BUTTON, {RACE_STEPS: steps}, job_timeout, watch)
+            jobs.runs.append({"session": i, "seconds": r["seconds"], **seen, "exceptions": len(r["exceptions"]),
+                              "errors": len(r["errors"])})
+            jobs.tally(r)
+    except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as e:
+        result.connection_errors.append(f"{name} ({JOB_PAGE}): {type(e).__name__}: {e}"[:300])
+    except (RuntimeError, KeyError, IndexError) as e:
+        result.session_errors.append(f"{name} ({JOB_PAGE}): {type(e).__name__}: {e}"[:300])
+    finally:
+        result.media_fetched += s.media_fetched
+        result.media_failed += s.media_failed
+        await s.close()
+
+
 def rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -348,8 +466,10 @@ async def sample_rss(pid: int, result: Result):
 
 async def run(url: str, sessions: int = 1, seconds: float = 10, pages=("denoising",), home_seconds: float = 0,
               stagger: float = 0, think: float = 0, pid: int | None = None, timeout: float = 60,
-              fetch_media: bool = True, seed: int = 0, wrong_widget_id: bool = False) -> Result:
-    """Run `sessions` sessions against a running server; session i drives pages[i % len(pages)].
+              fetch_media: bool = True, seed: int = 0, wrong_widget_id: bool = False, jobs: int = 0,
+              job_steps: int = 200, job_timeout: float = 600) -> Result:
+    """Run `sessions` sessions against a running server; session i drives pages[i % len(pages)]; and `jobs`
+    job sessions pressing the ResNet race (job_steps steps, each run given job_timeout s), in result.jobs.
     wrong_widget_id (for the test): every move names an id the page does not have."""
     result = Result()
     moving = [float("inf"), 0.0]
@@ -357,7 +477,9 @@ async def run(url: str, sessions: int = 1, seconds: float = 10, pages=("denoisin
     try:
         await asyncio.gather(*(one_session(i, url, pages[i % len(pages)], result, seconds, home_seconds, stagger,
                                            think, timeout, fetch_media, seed, wrong_widget_id, moving)
-                               for i in range(sessions)))
+                               for i in range(sessions)),
+                             *(job_session(i, url, result, seconds, home_seconds, stagger, timeout, job_timeout,
+                                           job_steps, fetch_media) for i in range(jobs)))
     finally:
         if sampler:
             sampler.cancel()
@@ -376,6 +498,28 @@ async def run(url: str, sessions: int = 1, seconds: float = 10, pages=("denoisin
 def pct(xs: list, q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
+
+
+def report_jobs(j: JobStats) -> list[str]:
+    done = j.finished
+    secs = ", ".join(f"{x['seconds']:.1f}" for x in done)
+    queued = [x for x in j.runs if x["queued"]]
+    waits = [x["max_wait_s"] for x in queued if x["max_wait_s"] is not None]
+    starts = [x["start_s"] for x in j.runs if x["start_s"] is not None]
+    other = [x for x in j.runs if not x["summary"]]
+    lines = [f"jobs: {len(j.home)} sessions, {j.presses} presses, {len(j.runs)} runs ended",
+             f"  races finished: {len(done)}" + (f", seconds click → finished: {secs}"
+                                                  f" (median {pct([x['seconds'] for x in done], .5):.1f})" if done else ""),
+             f"  queued: {len(queued)} of {len(j.runs)} runs" + (f", longest wait shown {max(waits):.0f} s" if waits else ""),
+             "  click → training began: " + (f"{pct(starts, .5):.1f} s median, {max(starts):.1f} s max" if starts else "–")]
+    if other:
+        lines.append(f"  runs without the summary: {len(other)}" + "".join(
+            f"\n    session {x['session']}: {x['seconds']:.1f} s, last step {x['last_step']}" for x in other[:5]))
+    lines += ["  first visit (ResNet): " + (f"{pct(j.first_visits, .5):.2f} s median, {max(j.first_visits):.2f} s max"
+                                             if j.first_visits else "–"),
+              f"  exceptions: {len(j.exceptions)}" + (f", first: {j.exceptions[0][:200]}" if j.exceptions else ""),
+              f"  st.error: {j.errors}" + "".join(f"\n    {text!r}" for text in j.error_texts)]
+    return lines
 
 
 def report(r: Result) -> str:
@@ -406,6 +550,8 @@ def report(r: Result) -> str:
               f"media: {r.media_fetched} fetched, {r.media_failed} failed"]
     if r.rss_max_mb is not None:
         lines.append(f"server RSS: max {r.rss_max_mb:.0f} MB, at the end {r.rss_last_mb:.0f} MB")
+    if r.jobs.home or r.jobs.presses:
+        lines += report_jobs(r.jobs)
     return "\n".join(lines)
 
 
@@ -425,19 +571,27 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=60, help="seconds a rerun may take before the session gives up")
     p.add_argument("--no-media", dest="media", action="store_false", help="do not fetch /media files")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=0,
+                   help="extra sessions (beyond --sessions) pressing the ResNet race for --seconds; not in the slider table")
+    p.add_argument("--job-steps", type=int, default=200, help="the race's training steps (50..400, step 50)")
+    p.add_argument("--job-timeout", type=float, default=600, help="seconds one job run may take (not --timeout)")
     p.add_argument("--json", help="write the raw results here")
     a = p.parse_args(argv)
     pages = [x.strip() for x in a.pages.split(",") if x.strip()]
     if unknown := set(pages) - set(SLIDERS):
         p.error(f"no slider known for {sorted(unknown)}; pages: {','.join(SLIDERS)}")
+    if not (50 <= a.job_steps <= 400 and a.job_steps % 50 == 0):
+        p.error("--job-steps: 50..400, a multiple of 50 (the slider's range and step)")
 
     def rounds(url, pid, log=None):
         results = []
         print(f"{a.sessions} sessions × {a.seconds:g} s of moves, pages {','.join(pages)}, think {a.think:g} s, "
-              f"home {a.home_seconds:g} s, stagger {a.stagger:g} s; server {url}" + (f" (pid {pid})" if pid else ""))
+              f"home {a.home_seconds:g} s, stagger {a.stagger:g} s; server {url}" + (f" (pid {pid})" if pid else "")
+              + (f"; {a.jobs} job sessions (ResNet race, {a.job_steps} steps)" if a.jobs else ""))
         for k in range(a.rounds):
             r = asyncio.run(run(url, a.sessions, a.seconds, pages, a.home_seconds, a.stagger, a.think, pid,
-                                a.timeout, a.media, a.seed + k))
+                                a.timeout, a.media, a.seed + k, jobs=a.jobs, job_steps=a.job_steps,
+                                job_timeout=a.job_timeout))
             results.append(r)
             print(f"\nround {k + 1}/{a.rounds}\n" + report(r) if a.rounds > 1 else "\n" + report(r))
         if a.rounds > 1 and pid:

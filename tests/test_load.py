@@ -39,3 +39,17 @@ def test_a_wrong_widget_id_is_an_unchanged_move(url):
     p = r.pages["denoising"]
     assert len(p.moves) >= 1
     assert p.unchanged == len(p.moves)
+
+
+def test_a_job_session_presses_the_race_and_stays_out_of_the_slider_table(url):
+    """--jobs: the race button pressed as a browser clicks (trigger_value once), its run read to the end."""
+    r = asyncio.run(load.run(url, sessions=1, seconds=3, pages=("denoising",), timeout=90, jobs=1, job_steps=50,
+                             job_timeout=240))
+    assert r.connection_errors == [] and r.session_errors == [] and r.exceptions == []
+    j = r.jobs
+    assert j.presses >= 1 and len(j.runs) == j.presses and len(j.first_visits) == 1
+    assert j.exceptions == [] and j.errors == 0
+    run = j.runs[0]
+    assert run["start_s"] is not None and run["last_step"] and run["last_step"][1] == 50  # the bar said "Step k of 50"
+    assert run["summary"], run  # ended with "50 steps in … s"
+    assert list(r.pages) == ["denoising"] and len(r.home) == 1  # the job session's runs are not slider moves
