@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(browser.chromium_path() is None,
 def test_slider_by_keyboard_changes_the_digits():
     with browser.serve_app() as (url, _), browser.chromium_page() as page:
         page.goto(url)
-        page.get_by_role("heading", name="Unsupervised Lab").wait_for(timeout=90_000)
+        page.get_by_role("heading", name="Unsupervised Lab", exact=True).wait_for(timeout=90_000)
         page.get_by_role("link", name="Denoising").first.click()
         browser.wait_for_images(page, 4)
         browser.wait_until_idle(page)
@@ -53,7 +53,7 @@ def test_switching_language_keeps_every_choice_visible():
 
         page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
         page.get_by_role("option", name="日本語").click()
-        page.get_by_role("heading", name="ノイズ除去").wait_for(timeout=60_000)
+        page.get_by_role("heading", name="ノイズ除去オートエンコーダ", exact=True).wait_for(timeout=60_000)
         browser.wait_until_idle(page)
 
         assert page.get_by_role("radio", name="ごま塩").is_checked()  # the user's choice, in Japanese

@@ -14,7 +14,7 @@ def test_seed_resnet_diagram_renders_as_svg():
     shots = os.environ.get("ARCH_SHOTS")  # a folder: also save screenshots there
     with browser.serve_app() as (url, _), browser.chromium_page(1400, 1100) as page:
         page.goto(url)
-        page.get_by_role("heading", name="Unsupervised Lab").wait_for(timeout=90_000)
+        page.get_by_role("heading", name="Unsupervised Lab", exact=True).wait_for(timeout=90_000)
         page.get_by_role("link", name="ResNet").first.click()
         page.wait_for_function(f"{SVG_NODES} == 10", timeout=120_000)  # stem, 8 sub-blocks, head
         browser.wait_until_idle(page)

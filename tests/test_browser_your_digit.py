@@ -23,7 +23,7 @@ def test_upload_a_png_then_draw_a_one(tmp_path):
     Image.fromarray(preprocess.on_paper(data.load_sample()[0][0])).save(seven)
     with browser.serve_app() as (url, _), browser.chromium_page(1400, 1100) as page:
         page.goto(url + "/your_digit")
-        page.get_by_role("heading", name="Your digit").wait_for(timeout=120_000)
+        page.get_by_role("heading", name="Your digit", exact=True).wait_for(timeout=120_000)
         browser.wait_until_idle(page)
 
         page.get_by_text("Upload", exact=True).click()

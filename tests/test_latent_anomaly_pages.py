@@ -56,7 +56,7 @@ def test_a_custom_choice_trains_in_the_app():
 def test_the_latent_map_draws_in_chromium(tmp_path):
     with browser.serve_app() as (url, _), browser.chromium_page(1400, 1000) as page:
         page.goto(url + "/latent_space")
-        page.get_by_role("heading", name="Latent space").wait_for(timeout=120_000)
+        page.get_by_role("heading", name="Latent space", exact=True).wait_for(timeout=120_000)
         page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=120_000)
         browser.wait_until_idle(page)
         box = page.locator(".vega-embed").first.bounding_box()
