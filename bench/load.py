@@ -524,7 +524,7 @@ def report_jobs(j: JobStats) -> list[str]:
 
 def report(r: Result) -> str:
     ms = lambda xs, q: f"{pct(xs, q) * 1000:8.0f}" if xs else "       –"  # noqa: E731
-    lines = [f"{'page':<14}{'moves':>6}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'first visit s':>15}"
+    lines = [f"{'page':<14}{'moves':>6}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'first visit s':>16}"
              f"{'unchanged':>11}{'st.error':>10}{'exceptions':>12}"]
     every = []
     for page, p in r.pages.items():
@@ -532,9 +532,9 @@ def report(r: Result) -> str:
         first = f"{pct(p.first_visits, 0.5):.2f}" + (f" (max {max(p.first_visits):.2f})" if len(p.first_visits) > 1
                                                      else "") if p.first_visits else "–"
         unchanged = f"{p.unchanged}" + (f" ({p.unchanged_with_error} err)" if p.unchanged_with_error else "")
-        lines.append(f"{page:<14}{len(p.moves):>6}{ms(p.moves, .5)}{ms(p.moves, .95)}{ms(p.moves, 1)}{first:>15}"
+        lines.append(f"{page:<14}{len(p.moves):>6}{ms(p.moves, .5)}{ms(p.moves, .95)}{ms(p.moves, 1)}{first:>16}"
                      f"{unchanged:>11}{p.errors:>10}{len(p.exceptions):>12}")
-    lines.append(f"{'all':<14}{len(every):>6}{ms(every, .5)}{ms(every, .95)}{ms(every, 1)}{'':>15}{r.unchanged:>11}"
+    lines.append(f"{'all':<14}{len(every):>6}{ms(every, .5)}{ms(every, .95)}{ms(every, 1)}{'':>16}{r.unchanged:>11}"
                  f"{sum(p.errors for p in r.pages.values()):>10}{len(r.exceptions):>12}")
     rate = r.moves / r.move_seconds if r.move_seconds else 0.0
     n, width = r.all_moving
