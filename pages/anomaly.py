@@ -82,7 +82,7 @@ try:
 except FileNotFoundError as exc:
     st.error(t("error.sample_missing", detail=str(exc)))
     st.stop()
-manifest = pretrained.load_manifest()
+manifest = models.manifest()
 
 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
 digits = c1.multiselect(t("anomaly.normal"), list(range(10)), default=[0], key="normal_digits")
@@ -166,10 +166,10 @@ st.table({t("anomaly.truth"): [t("anomaly.group.anomalous"), t("anomaly.group.no
 odd_normals, sly_anomalies = found["odd_normals"], found["sly_anomalies"]
 c1, c2 = st.columns(2)
 c1.markdown(f"**{t('anomaly.odd_normals')}**")
-c1.image(found["odd_png"])
+c1.image(found["odd_png"], output_format="PNG")
 c1.caption(" · ".join(f"{scores[i]:.0f}" for i in odd_normals))
 c2.markdown(f"**{t('anomaly.sly_anomalies')}**")
-c2.image(found["sly_png"])
+c2.image(found["sly_png"], output_format="PNG")
 c2.caption(" · ".join(f"{labels[i]}: {scores[i]:.0f}" for i in sly_anomalies))
 
 st.subheader(t("anomaly.table"))

@@ -53,7 +53,7 @@ except FileNotFoundError as exc:
     st.error(t("error.sample_missing", detail=str(exc)))
     st.stop()
 
-manifest = pretrained.load_manifest()
+manifest = models.manifest()
 ss = st.session_state
 ss.setdefault("noise_seed", 0)
 ss.setdefault("digit_seed", 0)
@@ -107,7 +107,7 @@ for label, key in rows:
     left.markdown(f"**{label}**")
     if key != "original":
         left.caption(t("denoise.scores", psnr=fmt(shown[key]["psnr"], " dB"), ssim=f"{shown[key]['ssim']:.3f}"))
-    right.image(shown[key]["png"])
+    right.image(shown[key]["png"], output_format="PNG")  # as is: "auto" re-encodes to JPEG
 
 # Built only when clicked (a callable), and the click reruns nothing.
 st.download_button(t("denoise.download"), lambda: models.download_grid(rows, idx, noise_factor, kind, ss.noise_seed),

@@ -93,7 +93,7 @@ def decoder_panel():
     ss.setdefault("z2", 0.0)
     z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
     z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
-    st.image(models.decoded(z1, z2), width=224)
+    st.image(models.decoded(z1, z2), width=224, output_format="PNG")
     nearest = int(np.argmin(((z_all - [z1, z2]) ** 2).sum(axis=1)))
     st.caption(t("latent.nearest", index=nearest, label=int(y_all[nearest])))
 
@@ -109,7 +109,7 @@ def manifold_panel():
     c1, c2 = st.columns(2)
     n = c1.slider(t("latent.grid_n"), 2, latent.MAX_GRID, 15, key="grid_n")
     extent = c2.slider(t("latent.grid_extent"), 0.5, Z_LIMIT, 2.0, 0.25, key="grid_extent")
-    st.image(models.manifold_png(sha, n, extent),
+    st.image(models.manifold_png(sha, n, extent), output_format="PNG",
              caption=t("latent.manifold_caption", n=n, lo=f"{-extent:g}", hi=f"{extent:g}"))
 
 
@@ -120,7 +120,7 @@ def interpolation_panel():
     a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, 3, key="interp_a")
     b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, 2, key="interp_b")
     steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, 10, key="interp_steps")
-    st.image(models.interpolation_png(sha, int(a), int(b), steps),
+    st.image(models.interpolation_png(sha, int(a), int(b), steps), output_format="PNG",
              caption=t("latent.interpolate_caption", a=a, la=int(y_all[a]), b=b, lb=int(y_all[b]), k=steps))
 
 

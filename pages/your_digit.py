@@ -111,7 +111,7 @@ with right:
             col.image(screen(name, step), caption=f"{i}. {t(f'digit.step.{name}')}", width=STEP_WIDTH)
 
 digit = prepared.image[None, :, :, None]
-manifest = pretrained.load_manifest()
+manifest = models.manifest()
 
 st.subheader(t("digit.prediction"))
 probabilities = None
@@ -160,7 +160,7 @@ def noise_strip(digit, names):
         except pretrained.PretrainedError as exc:  # this model is broken; the others still show
             st.error(t("error.model", name=label, detail=str(exc)), icon=":material/error:")
     for col, (label, picture, psnr) in zip(st.columns(len(shown)), shown):
-        col.image(picture, width=140)
+        col.image(picture, width=140, output_format="PNG")
         col.markdown(f"**{label}**")
         if psnr is not None:
             col.caption("PSNR ∞" if math.isinf(psnr) else f"PSNR {psnr:.2f} dB")

@@ -60,9 +60,26 @@ def load(name: str):
     return _load(name, str(data.PRETRAINED_DIR), sha(name))
 
 
+_manifest: dict = {"key": None, "value": {}}
+
+
+def manifest() -> dict:
+    """pretrained/manifest.json, parsed again only when the file changes: pages read it several times a
+    rerun, and parsing it each time was a seventh of a cached slider move. Read it, never change it."""
+    path = data.PRETRAINED_DIR / "manifest.json"
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if _manifest["key"] != key:
+        _manifest.update(key=key, value=pretrained.load_manifest(path))
+    return _manifest["value"]
+
+
 def sha(name: str) -> str:
     """The weights' sha256 from the manifest: part of every cache key below."""
-    return pretrained.load_manifest().get(name, {}).get("sha256", "")
+    return manifest().get(name, {}).get("sha256", "")
 
 
 # ─── Denoising ───────────────────────────────────────────────────────────────────────────────────────

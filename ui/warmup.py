@@ -44,7 +44,7 @@ def _denoising() -> None:
     idx = tuple(int(i) for i in np.sort(np.random.default_rng(0).choice(len(x), size=10, replace=False)))
     models.original_row(idx)
     models.noisy_row(idx, 0.5, "gaussian", 0)
-    manifest = pretrained.load_manifest()
+    manifest = models.manifest()
     for name in pretrained.denoisers(manifest):  # all of them are traced; the opening two also cached
         models.forward(name)
         if name in ("seed_ae", pretrained.best_denoiser(manifest)):
@@ -69,7 +69,7 @@ def _your_digit() -> None:
     from ui import models
 
     one = np.zeros((1, 28, 28, 1), np.float32)
-    for name in ("classifier", *pretrained.denoisers()):
+    for name in ("classifier", *pretrained.denoisers(models.manifest())):
         models.forward(name)(one)  # traced for one digit: the page scores one at a time
     _, y = models.test_digits()
     label = int(y[7])  # the page opens on test digit 7
