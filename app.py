@@ -10,7 +10,6 @@ ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="Unsupervised Lab", page_icon="🧪", layout="wide")
 serving.install()  # once per process: see ui/serving.py
-warmup.start()  # once per process, in the background: home itself never imports TensorFlow
 
 # Choices whose labels are translated (the pages' keyed radios, selects and multiselects).
 TRANSLATED_CHOICES = ("noise_kind", "digit_mode", "models", "score_kind", "arch_model", "rn_view", "rn_bn_mode",
@@ -33,7 +32,10 @@ pages = [st.Page(ROOT / "pages" / "home.py", title=t("page.home.title"), icon=":
 pages += [st.Page(ROOT / "pages" / f"{slug}.py", title=t(f"page.{slug}.title"), icon=icon, url_path=slug)
           for slug, icon in i18n.available_pages(ROOT)]
 current = st.navigation(pages)
-if current.url_path and not warmup.ready(current.url_path):  # every page but home needs TensorFlow
-    with st.spinner(t("warmup.spinner")):
-        warmup.wait(current.url_path)
+if current.url_path:  # every page but home needs TensorFlow, warmed once per process in the background
+    warmup.start()
+    if not warmup.ready(current.url_path):
+        with st.spinner(t("warmup.spinner")):
+            warmup.wait(current.url_path)
 current.run()
+warmup.start(delay=0.5)  # home: only once its own run is done, so the first page anyone sees is not slowed

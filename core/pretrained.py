@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def sha256(path: Path) -> str:
 
 
 _hashes: dict[tuple, str] = {}
+_hashing = threading.Lock()  # twenty first visitors at once hash each file once, not twenty times
 
 
 def file_sha256(path: Path) -> str:
@@ -38,9 +40,10 @@ def file_sha256(path: Path) -> str:
     the home page checks every file on each run, and hashing all of pretrained/ costs ~0.4 s."""
     st = Path(path).stat()
     key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _hashes:
-        _hashes[key] = sha256(path)
-    return _hashes[key]
+    with _hashing:
+        if key not in _hashes:
+            _hashes[key] = sha256(path)
+        return _hashes[key]
 
 
 def _folder(folder) -> Path:

@@ -1,6 +1,6 @@
 """Warm the process before the first click: no visitor should wait for TensorFlow to import.
 
-The first run of any page (home included) starts one background thread. It imports TensorFlow, then
+The first run of any page starts one background thread (home's, once home is drawn). It imports TensorFlow, then
 loads and traces the models each page opens with and fills those pages' caches with their default
 views, page by page in the order a class usually visits them. Home's own run never imports TensorFlow;
 a page opened while its part is still warming waits under a spinner (app.py), never a frozen screen.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 
 import numpy as np
 
@@ -88,7 +89,8 @@ def _anomaly() -> None:
         models.shipped_scores(name, "geometric")
 
 
-def _run() -> None:
+def _run(delay: float) -> None:
+    time.sleep(delay)
     try:
         import_heavy()
         for part, fill in (("denoising", _denoising), ("latent_space", _latent_space),
@@ -105,15 +107,15 @@ def _run() -> None:
             event.set()
 
 
-def start() -> bool:
-    """Start the warm-up once per process; True when this call started it."""
+def start(delay: float = 0.0) -> bool:
+    """Start the warm-up once per process, after `delay` seconds; True when this call started it."""
     global _thread
     with _start_lock:
         if _thread is not None:
             return False
         from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-        _thread = threading.Thread(target=_run, name="lab-warmup", daemon=True)
+        _thread = threading.Thread(target=_run, args=(delay,), name="lab-warmup", daemon=True)
         # The caches it fills are the pages' own (st.cache_*); they expect a run context to be there.
         add_script_run_ctx(_thread, get_script_run_ctx())
         _thread.start()
