@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import i18n
-from ui import serving, warmup
+from ui import links, serving, warmup
 
 ROOT = Path(__file__).resolve().parent
 
@@ -24,9 +24,12 @@ def relabel_choices():
             st.session_state[key] = st.session_state[key]
 
 
+if links.language():  # lang=… from the URL: a link's language, or Back and Forward across a switch
+    relabel_choices()
 lang = st.sidebar.selectbox("Language / 言語", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang",
                             on_change=relabel_choices)
 t = i18n.translator(lang)
+links.copy_button(t)  # every page's "Copy link", in the sidebar under the language
 
 pages = [st.Page(ROOT / "pages" / "home.py", title=t("page.home.title"), icon=":material/home:", default=True)]
 pages += [st.Page(ROOT / "pages" / f"{slug}.py", title=t(f"page.{slug}.title"), icon=icon, url_path=slug)

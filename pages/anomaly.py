@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from core import anomaly, data, pretrained
-from ui import jobs, models, page
+from ui import jobs, links, models, page
 
 t = page.setup()
 ss = st.session_state
@@ -84,13 +84,21 @@ except FileNotFoundError as exc:
     st.stop()
 manifest = models.manifest()
 
+# The threshold is judged once the scores are known (their range), and its default is theirs too.
+THRESHOLD = links.Param("threshold", None, None, float, links.show_exact, later=True)
+LINK = (links.Param("normal", "normal_digits", [0], links.choices(range(10), 1, 9), links.show_list),
+        links.Param("score", "score_kind", anomaly.SCORES[0], links.choice(anomaly.SCORES)),
+        THRESHOLD)
+link = links.restore("anomaly", LINK, t)
+links.defaults(LINK)
+
 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-digits = c1.multiselect(t("anomaly.normal"), list(range(10)), default=[0], key="normal_digits")
+digits = c1.multiselect(t("anomaly.normal"), list(range(10)), key="normal_digits")
 kind = c2.radio(t("anomaly.score"), anomaly.SCORES, horizontal=True, key="score_kind",
                 format_func=lambda k: t(f"anomaly.score.{k}"))
 if not digits or len(digits) == 10:
     st.warning(t("anomaly.choose"))
-    st.stop()
+    links.stop(LINK)
 digits = sorted(digits)
 
 st.caption(t(f"anomaly.explain.{kind}"))
@@ -101,7 +109,7 @@ if name is not None and name in manifest:
         scores = models.shipped_scores(name, kind)
     except pretrained.PretrainedError as exc:
         st.error(t("error.model", name=name, detail=str(exc)), icon=":material/error:")
-        st.stop()
+        links.stop(LINK)
     labels = y_all
     st.caption(t("anomaly.shipped", name=name, epochs=manifest[name]["epochs"]))
 else:
@@ -116,7 +124,7 @@ else:
         if ss.pop("training_for", None) == key:  # a run that started training never finished it
             st.warning(t("anomaly.cancelled"))
         if not st.button(t("anomaly.train"), icon=":material/model_training:", type="primary"):
-            st.stop()
+            links.stop(LINK)  # a link's threshold waits for the scores
         st.button(t("anomaly.cancel"), icon=":material/cancel:")  # any click reruns, which stops training
         ss.training_for = key
         bar = st.progress(0.0, text=t("anomaly.training", epoch=0, epochs=epochs))
@@ -138,8 +146,11 @@ normal_scores = scores[~is_anomaly]
 
 lo, hi = float(np.quantile(scores, 0.01)), float(np.quantile(scores, 0.99))
 default = float(np.clip(np.quantile(normal_scores, 0.95), lo, hi))  # 5 % of normal digits flagged
-threshold = st.slider(t("anomaly.threshold"), lo, hi, default, (hi - lo) / 200, format="%.1f",
-                      key=f"threshold_{'_'.join(map(str, digits))}_{kind}", help=t("anomaly.threshold_help"))
+threshold_key = f"threshold_{'_'.join(map(str, digits))}_{kind}"
+link.take("threshold", threshold_key, links.exact(lo, hi))
+st.session_state.setdefault(threshold_key, default)
+threshold = st.slider(t("anomaly.threshold"), lo, hi, step=(hi - lo) / 200, format="%.1f", key=threshold_key,
+                      help=t("anomaly.threshold_help"))
 cm = anomaly.confusion(is_anomaly, scores, threshold)
 
 cells = iter(st.columns(4))
@@ -189,3 +200,5 @@ if columns:
     st.caption(t("anomaly.table_caption"))
 else:
     st.info(t("anomaly.table_missing"))
+
+links.finish(LINK[:-1] + (links.Param("threshold", threshold_key, default, float, links.show_exact),))

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, diagrams, i18n, models
-from ui import page
+from ui import links, page
 
 t = page.setup()
 lang = st.session_state["lang"]
@@ -105,6 +105,10 @@ def downloads(name, dot, where):
 
 st.title(t("arch.title"))
 st.caption(t("arch.lead"))
+names = list(lab_models())
+LINK = (links.Param("model", "arch_model", "resnet_seed", links.choice(names)),)
+links.restore("architectures", LINK, t)
+links.defaults(LINK)
 
 # ─── One network, two ways ───────────────────────────────────────────────────────────────────────────
 st.header(t("arch.two_ways"))
@@ -132,9 +136,7 @@ with st.expander(t("arch.functional_diagram"), expanded=True):
 
 # ─── Every model in the lab ──────────────────────────────────────────────────────────────────────────
 st.header(t("arch.picker_title"))
-names = list(lab_models())
-choice = st.selectbox(t("arch.picker"), names, index=names.index("resnet_seed"), key="arch_model",
-                      format_func=lambda n: f"{model_title(n)}  ·  {n}")
+choice = st.selectbox(t("arch.picker"), names, key="arch_model", format_func=lambda n: f"{model_title(n)}  ·  {n}")
 with st.spinner(t("arch.building")):
     f = facts(choice)
 m = st.columns(4)
@@ -151,3 +153,5 @@ with tab_summary:
     summary_table(f["rows"])
 if choice == "resnet_seed":
     st.page_link(str(Path(__file__).resolve().parent / "resnet.py"), label=t("arch.to_resnet"), icon=":material/arrow_forward:")
+
+links.finish(LINK)

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import data, pretrained
-from ui import models, page
+from ui import links, models, page
 
 t = page.setup()
 MAX_DIGITS = 50
@@ -55,11 +55,30 @@ except FileNotFoundError as exc:
 
 manifest = models.manifest()
 ss = st.session_state
-ss.setdefault("noise_seed", 0)
-ss.setdefault("digit_seed", 0)
+shipped, best = pretrained.denoisers(manifest), pretrained.best_denoiser(manifest)
+no_digits = lambda given: "digits" not in given  # noqa: E731  (an explicit list of digits outranks the rest)
+# The link: /denoising?noise_factor=0.8&kind=salt_and_pepper&digits=3,5,8&models=seed_ae,unet_global_deeper
+LINK = (
+    links.Param("noise_factor", "noise_factor", 0.5, links.number(0.0, 1.0), links.show_number()),
+    links.Param("kind", "noise_kind", data.NOISE_KINDS[0], links.choice(data.NOISE_KINDS)),
+    links.Param("noise_seed", "noise_seed", 0, links.integer(0, 10**9)),
+    links.Param("digits", "digit_indices", ", ".join(map(str, range(10))),
+                lambda text: ", ".join(map(str, links.integers(0, 9_999, 1, MAX_DIGITS)(text))), links.show_list,
+                sets=(("digit_mode", "indices"),), hidden=True),
+    links.Param("class", "digit_class", 0, links.choice(range(10)), when=no_digits, sets=(("digit_mode", "class"),),
+                hidden=True),
+    links.Param("count", "digit_count", 10, links.integer(1, MAX_DIGITS), when=no_digits),
+    links.Param("digit_seed", "digit_seed", 0, links.integer(0, 10**9),
+                when=lambda given: no_digits(given) and "class" not in given, sets=(("digit_mode", "random"),)),
+    # The seed's model beside our best tells the story; every extra row slows each slider move.
+    links.Param("models", "models", [n for n in shipped if n in ("seed_ae", best)], links.choices(shipped),
+                links.show_list),
+)
+links.restore("denoising", LINK, t)
+links.defaults(LINK)
 
 c1, c2, c3 = st.columns([3, 2, 1.2], vertical_alignment="bottom")
-noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, 0.5, 0.05, key="noise_factor",
+noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, step=0.05, key="noise_factor",
                          help=t("denoise.noise_factor_help"))
 kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key="noise_kind",
                 format_func=lambda k: t(f"noise.{k}"))
@@ -70,13 +89,13 @@ c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
 mode = c1.radio(t("denoise.which"), ("random", "class", "indices"), horizontal=True, key="digit_mode",
                 format_func=lambda m: t(f"denoise.which.{m}"))
 if mode == "indices":
-    text = c2.text_input(t("denoise.indices"), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9", key="digit_indices")
+    text = c2.text_input(t("denoise.indices"), key="digit_indices")
     idx, problem = parse_indices(text)
     if problem:
         st.warning(problem)
         idx = list(range(10))
 else:
-    count = c2.slider(t("denoise.how_many"), 1, MAX_DIGITS, 10, key="digit_count")
+    count = c2.slider(t("denoise.how_many"), 1, MAX_DIGITS, key="digit_count")
     pool = np.arange(len(x_all))
     if mode == "class":
         digit = c3.selectbox(t("denoise.class"), range(10), key="digit_class")
@@ -86,10 +105,7 @@ else:
             ss.digit_seed += 1
     idx = np.sort(np.random.default_rng(ss.digit_seed).choice(pool, size=min(count, len(pool)), replace=False))
 
-shipped, best = pretrained.denoisers(manifest), pretrained.best_denoiser(manifest)
-# The seed's model beside our best tells the story; every extra row slows each slider move.
-names = st.multiselect(t("denoise.models"), shipped, default=[n for n in shipped if n in ("seed_ae", best)], key="models",
-                       format_func=lambda n: t(f"model.{n}"))
+names = st.multiselect(t("denoise.models"), shipped, key="models", format_func=lambda n: t(f"model.{n}"))
 
 idx = tuple(int(i) for i in idx)
 rows = [(t("denoise.row.original"), "original"), (t("denoise.row.noisy"), "noisy")]
@@ -143,3 +159,6 @@ else:
 
 with st.expander(t("denoise.seed_code")):
     st.code(SEED_CODE, language="python")
+
+links.finish(LINK, {"digits": list(idx) if mode == "indices" else None, "class": digit if mode == "class" else None,
+                   "count": None if mode == "indices" else count, "digit_seed": ss.digit_seed if mode == "random" else None})

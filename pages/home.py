@@ -4,13 +4,14 @@ from pathlib import Path
 import streamlit as st
 
 from core import i18n, pretrained
-from ui import page
+from ui import links, page
 
 ROOT = Path(__file__).resolve().parent.parent
 t = page.setup()
 
 st.title(t("home.title"))
 st.markdown(t("home.lead"))
+links.restore("home", (), t)  # home has no settings: a link names what it ignored (lang=… is app.py's)
 
 pages = i18n.available_pages(ROOT)
 for start in range(0, len(pages), 3):
@@ -65,3 +66,5 @@ for family, members in families.items():
                 c2.error(s.problem, icon=":material/error:")
 
 st.caption(t("home.data_credit"))
+
+links.finish(())

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from core import latent, pretrained
-from ui import models, page
+from ui import links, models, page
 
 t = page.setup()
 ss = st.session_state
@@ -68,6 +68,18 @@ def picked():
 st.title(t("latent.title"))
 st.caption(t("latent.lead"))
 
+# Each panel is a fragment and writes its own settings into the URL: a fragment's rerun never reaches the end.
+DECODE = (links.Param("z1", "z1", 0.0, links.number(-Z_LIMIT, Z_LIMIT), links.show_number()),
+          links.Param("z2", "z2", 0.0, links.number(-Z_LIMIT, Z_LIMIT), links.show_number()))
+GRID = (links.Param("grid", "grid_n", 15, links.integer(2, latent.MAX_GRID)),
+        links.Param("extent", "grid_extent", 2.0, links.number(0.5, Z_LIMIT), links.show_number()))
+INTERPOLATE = (links.Param("from", "interp_a", 3, links.integer(0, 9_999)),
+               links.Param("to", "interp_b", 2, links.integer(0, 9_999)),
+               links.Param("steps", "interp_steps", 10, links.integer(2, latent.MAX_STEPS)))
+LINK = DECODE + GRID + INTERPOLATE
+links.restore("latent_space", LINK, t)
+links.defaults(LINK)
+
 try:
     x_all, y_all = models.test_digits()
     sha = models.sha("vae")
@@ -89,13 +101,13 @@ with left:
 def decoder_panel():
     """Only this part reruns when a z slider moves: the map (3 MB with its pictures) is not sent again."""
     st.subheader(t("latent.decode"))
-    ss.setdefault("z1", 0.0)
-    ss.setdefault("z2", 0.0)
+    links.defaults(DECODE)
     z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
     z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
     st.image(models.decoded(z1, z2), width=224, output_format="PNG")
     nearest = int(np.argmin(((z_all - [z1, z2]) ** 2).sum(axis=1)))
     st.caption(t("latent.nearest", index=nearest, label=int(y_all[nearest])))
+    links.finish(DECODE, partial=True)
 
 
 with right:
@@ -107,21 +119,23 @@ with right:
 def manifold_panel():
     st.subheader(t("latent.manifold"))
     c1, c2 = st.columns(2)
-    n = c1.slider(t("latent.grid_n"), 2, latent.MAX_GRID, 15, key="grid_n")
-    extent = c2.slider(t("latent.grid_extent"), 0.5, Z_LIMIT, 2.0, 0.25, key="grid_extent")
+    n = c1.slider(t("latent.grid_n"), 2, latent.MAX_GRID, key="grid_n")
+    extent = c2.slider(t("latent.grid_extent"), 0.5, Z_LIMIT, step=0.25, key="grid_extent")
     st.image(models.manifold_png(sha, n, extent), output_format="PNG",
              caption=t("latent.manifold_caption", n=n, lo=f"{-extent:g}", hi=f"{extent:g}"))
+    links.finish(GRID, partial=True)
 
 
 @st.fragment
 def interpolation_panel():
     st.subheader(t("latent.interpolate"))
     c1, c2, c3 = st.columns(3)
-    a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, 3, key="interp_a")
-    b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, 2, key="interp_b")
-    steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, 10, key="interp_steps")
+    a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, key="interp_a")
+    b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, key="interp_b")
+    steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, key="interp_steps")
     st.image(models.interpolation_png(sha, int(a), int(b), steps), output_format="PNG",
              caption=t("latent.interpolate_caption", a=a, la=int(y_all[a]), b=b, lb=int(y_all[b]), k=steps))
+    links.finish(INTERPOLATE, partial=True)
 
 
 st.divider()
@@ -137,3 +151,5 @@ else:
     c1.vega_lite_chart(map_spec("pca", models.sha("seed_ae"), ss.lang), width="stretch")
     c2.vega_lite_chart(map_spec("tsne", models.sha("seed_ae"), ss.lang), width="stretch")
     st.caption(t("latent.compare_caption"))
+
+links.finish(LINK)

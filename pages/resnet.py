@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, data, diagrams, models
-from ui import jobs, page
+from ui import jobs, links, page
 
 t = page.setup()
 ss = st.session_state
@@ -111,8 +111,21 @@ st.title(t("resnet.title"))
 st.caption(t("resnet.lead"))
 
 # ─── Settings ────────────────────────────────────────────────────────────────────────────────────────
-for k, v in SEED.items():
-    ss.setdefault(k, v)
+LINK = (
+    links.Param("num_blocks", "rn_blocks", SEED["rn_blocks"], links.integer(1, 6)),
+    links.Param("num_sub_blocks", "rn_sub", SEED["rn_sub"], links.integer(1, 4)),
+    links.Param("num_filters", "rn_filters", SEED["rn_filters"], links.choice(FILTERS)),
+    links.Param("input_size", "rn_size", SEED["rn_size"], links.integer(28, 256)),
+    links.Param("channels", "rn_channels", SEED["rn_channels"], links.choice((1, 3))),
+    links.Param("label_num", "rn_labels", SEED["rn_labels"], links.integer(1, 1000)),
+    links.Param("residual", "rn_residual", SEED["rn_residual"], links.flag, links.show_flag),
+    links.Param("view", "rn_view", "block", links.choice(("block", "layer"))),
+    links.Param("depth", "rn_depth", 20, links.choice(arch.DEPTHS)),
+    links.Param("bn", "rn_bn_mode", "train", links.choice(("train", "init"))),
+    links.Param("steps", "rn_steps", 200, links.choice(range(50, 401, 50))),
+)
+links.restore("resnet", LINK, t)
+links.defaults(LINK)
 c1, c2, c3, c4 = st.columns(4)
 num_blocks = c1.slider(t("resnet.num_blocks"), 1, 6, key="rn_blocks", help=t("resnet.num_blocks_help"))
 num_sub = c2.slider(t("resnet.num_sub_blocks"), 1, 4, key="rn_sub")
@@ -179,7 +192,7 @@ with st.expander(t("resnet.seed_code")):
 st.header(t("resnet.why"))
 st.markdown(t("resnet.why_lead", filters=arch.DEMO_FILTERS))
 c1, c2 = st.columns([3, 2])
-depth = c1.select_slider(t("resnet.depth"), arch.DEPTHS, value=20, key="rn_depth", help=t("resnet.depth_help"))
+depth = c1.select_slider(t("resnet.depth"), arch.DEPTHS, key="rn_depth", help=t("resnet.depth_help"))
 bn_mode = c2.radio(t("resnet.bn_mode"), ("train", "init"), horizontal=True, key="rn_bn_mode",
                    format_func=lambda v: t(f"resnet.bn_mode.{v}"), help=t("resnet.bn_mode_help"))
 
@@ -223,7 +236,7 @@ for entry in races.values():  # a run still marked running was interrupted (stop
     if entry.get("running"):
         entry.update(running=False, stopped=True)
 c1, c2, c3 = st.columns([3, 1.2, 1.2], vertical_alignment="bottom")
-steps = c1.slider(t("resnet.steps"), 50, 400, 200, 50, key="rn_steps")
+steps = c1.slider(t("resnet.steps"), 50, 400, step=50, key="rn_steps")
 race_key = (depth, steps)
 start = c2.button(t("resnet.race_run"), icon=":material/play_arrow:", key="rn_race_run", type="primary")
 if c3.button(t("resnet.race_stop"), icon=":material/stop:", key="rn_race_stop"):
@@ -259,3 +272,5 @@ if entry and entry.get("history"):
         st.caption(msg)
 elif not start:
     st.caption(t("resnet.race_idle"))
+
+links.finish(LINK)

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import data, grids, preprocess, pretrained
-from ui import models, page
+from ui import links, models, page
 
 t = page.setup()
 ss = st.session_state
@@ -64,12 +64,11 @@ def draw():
 
 def sample():
     x_all, y_all = models.test_digits()
-    ss.setdefault("sample_index", 7)
     c1, c2, c3 = st.columns([1.3, 1.6, 1.5], vertical_alignment="bottom")
     if c3.button(t("digit.random_sample"), icon=":material/shuffle:"):
         ss.sample_index = int(np.random.default_rng().integers(len(x_all)))
     index = c1.number_input(t("digit.sample_index"), 0, len(x_all) - 1, key="sample_index")
-    pen = c2.slider(t("digit.sample_pen"), -3, 6, 2, key="sample_pen")
+    pen = c2.slider(t("digit.sample_pen"), -3, 6, key="sample_pen")
     picture = preprocess.on_paper(x_all[index], 280, 0.6, pen, (0.3, -0.4))
     st.image(picture, caption=t("digit.sample_caption", index=index, label=int(y_all[index])), width=CANVAS_SIDE)
     return picture
@@ -86,21 +85,34 @@ def upload():
 st.title(t("digit.title"))
 st.caption(t("digit.lead"))
 
-source = st.segmented_control(t("digit.source"), ("upload", "draw", "sample"), default="sample", key="digit_source",
+# The link holds settings only: an upload or a drawing never leaves this session.
+on_sample = lambda given: given.get("source", "sample") == "sample"  # noqa: E731
+NOISE = (links.Param("noise_factor", "digit_noise_factor", 0.5, links.number(0.0, 1.0), links.show_number()),
+         links.Param("kind", "digit_noise_kind", data.NOISE_KINDS[0], links.choice(data.NOISE_KINDS)))
+LINK = (links.Param("source", "digit_source", "sample", links.choice(("upload", "draw", "sample"))),
+        links.Param("sample", "sample_index", 7, links.integer(0, 9_999), when=on_sample),
+        links.Param("pen", "sample_pen", 2, links.integer(-3, 6), when=on_sample)) + NOISE
+links.restore("your_digit", LINK, t)
+links.defaults(LINK)
+
+source = st.segmented_control(t("digit.source"), ("upload", "draw", "sample"), key="digit_source",
                               format_func=lambda s: t(f"digit.source.{s}"), required=True)
+link_values = {} if source == "sample" else {"sample": None, "pen": None}  # a sample's settings only with a sample
+if source != "sample":
+    st.caption(t("links.private"))
 left, right = st.columns([2, 3], gap="large")
 with left:
     picture = {"upload": upload, "draw": draw, "sample": sample}[source]()
 
 if picture is None:
-    st.stop()
+    links.stop(LINK, link_values)
 try:
     prepared = preprocess.to_mnist(picture)
 except preprocess.PreprocessError as exc:
     # Worded from the reason, so it reads in the page's language; the next upload simply replaces it.
     st.error(t("digit.error", message=t(f"digit.error.{exc.reason}", **LIMITS)), icon=":material/image_not_supported:")
     st.caption(t("digit.error_next"))
-    st.stop()
+    links.stop(LINK, link_values)
 
 with right:
     st.subheader(t("digit.steps"))
@@ -148,7 +160,7 @@ def noise_strip(digit, names):
     st.subheader(t("digit.denoise"))
     st.caption(t("digit.denoise_lead"))
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, 0.5, 0.05, key="digit_noise_factor",
+    noise_factor = c1.slider(t("denoise.noise_factor"), 0.0, 1.0, step=0.05, key="digit_noise_factor",
                              help=t("denoise.noise_factor_help"))
     kind = c2.radio(t("denoise.noise_kind"), data.NOISE_KINDS, horizontal=True, key="digit_noise_kind",
                     format_func=lambda k: t(f"noise.{k}"))
@@ -164,6 +176,7 @@ def noise_strip(digit, names):
         col.markdown(f"**{label}**")
         if psnr is not None:
             col.caption("PSNR ∞" if math.isinf(psnr) else f"PSNR {psnr:.2f} dB")
+    links.finish(NOISE, partial=True)
 
 
 noise_strip(digit, pretrained.denoisers(manifest))
@@ -212,3 +225,5 @@ if "vae" in manifest:
             say = {"typical": st.success, "unusual": st.warning, "alien": st.error}[verdict]
             say(t(f"digit.verdict.{verdict}", digit=guess, score=f"{mine:.0f}", share=f"{rank:.0%}",
                   n=f"{len(typical):,}"))
+
+links.finish(LINK, link_values)
