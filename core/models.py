@@ -518,3 +518,186 @@ def resnet(label_num: int = 2, num_filters: int = 64, num_blocks: int = 4, num_s
     y = layers.GlobalAveragePooling2D(name="head_gap")(x)
     outputs = layers.Dense(label_num, activation="softmax", kernel_initializer=init, name="head_dense")(y)
     return keras.Model(inputs=inputs, outputs=outputs, name="resnet" if residual else "plain_net")
+
+
+# ─── The training bench: your own convolutional autoencoder ─────────────────────────────────────────
+# Every limit the training page shows and enforces, named once. LiveTraining checks the last four too.
+CONV_AE_STAGES = (1, 3)  # encoder stages: 28 → 14 (→ 7 (→ 4))
+CONV_AE_FILTERS = (4, 128)  # filters per stage
+CONV_AE_CONVS = (1, 2)  # 3×3 convolutions per stage, encoder and decoder alike
+CONV_AE_BOTTLENECKS = ("channels", "dense")
+CONV_AE_CODE_SIZE = {"channels": (1, 256), "dense": (2, 256)}  # channels of the bottom map / numbers in the code
+# "linear" is not offered: the loss (binary cross-entropy) sees predictions clipped to [1e-7, 1 - 1e-7], so a
+# linear output trains exactly as "clip" does (measured: the same losses to 4 decimals), with meaningless
+# pixels outside [0, 1]. "clip" against "sigmoid" is the lesson: the clipped output learns slower and jumps.
+CONV_AE_OUTPUTS = ("sigmoid", "clip")
+MAX_TRAIN_PARAMS = 3_000_000
+EPOCHS_RANGE = (1, 50)
+BATCH_SIZE_RANGE = (16, 512)
+LEARNING_RATE_RANGE = (1e-5, 1e-1)
+CONV_AE_DEFAULTS = dict(stages=2, filters=(16, 32), bottleneck="channels", code_size=32, skips=False, convs=1,
+                        output_activation="sigmoid", name="yours")
+
+
+class Problem(str):
+    """One thing wrong with a setting: the English sentence (it *is* the string), plus `key` and `values`
+    so a page can say it in its own language (e.g. t(f"training.problem.{p.key}", **p.values))."""
+
+    def __new__(cls, key: str, text: str, **values):
+        self = super().__new__(cls, text)
+        self.key, self.values = key, values
+        return self
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) or (hasattr(v, "dtype") and v.dtype.kind in "iu")
+
+
+def _sizes(stages: int) -> list[int]:
+    """Side of the feature map at each depth: 28, then halved with padding='same' pooling (7 → 4)."""
+    sizes = [28]
+    for _ in range(stages):
+        sizes.append(-(-sizes[-1] // 2))
+    return sizes
+
+
+def conv_autoencoder_problems(stages=2, filters=(16, 32), bottleneck="channels", code_size=32, skips=False,
+                              convs=1, output_activation="sigmoid", name="yours",
+                              max_params: int | None = MAX_TRAIN_PARAMS, **unknown) -> list[Problem]:
+    """Everything wrong with these `conv_autoencoder` settings, each in a sentence; [] when they build.
+    Nothing is built: the page can call it on every widget change."""
+    out = [Problem("unknown", f"Unknown setting {k!r}: the settings are {', '.join(CONV_AE_DEFAULTS)}.", name=k)
+           for k in unknown]
+    lo, hi = CONV_AE_STAGES
+    stages_ok = _whole(stages) and lo <= stages <= hi
+    if not stages_ok:
+        out.append(Problem("stages", f"Encoder stages must be a whole number from {lo} to {hi}, not {stages!r}.",
+                           value=stages, low=lo, high=hi))
+    try:
+        filters = tuple(filters)
+    except TypeError:
+        filters = (filters,)
+    if stages_ok and len(filters) != stages:
+        out.append(Problem("filters_count", f"Give one filter count per encoder stage: {stages} stage(s) need "
+                                            f"{stages} number(s), not {len(filters)}.",
+                           stages=stages, count=len(filters)))
+    lo, hi = CONV_AE_FILTERS
+    for i, f in enumerate(filters, 1):
+        if not (_whole(f) and lo <= f <= hi):
+            out.append(Problem("filters", f"Stage {i}'s filters must be a whole number from {lo} to {hi}, not {f!r}.",
+                               stage=i, value=f, low=lo, high=hi))
+    lo, hi = CONV_AE_CONVS
+    if not (_whole(convs) and lo <= convs <= hi):
+        out.append(Problem("convs", f"Convolutions per stage must be {lo} or {hi}, not {convs!r}.",
+                           value=convs, low=lo, high=hi))
+    if bottleneck not in CONV_AE_BOTTLENECKS:
+        out.append(Problem("bottleneck", f"The bottleneck must be 'channels' (a map of code_size channels) or "
+                                         f"'dense' (a code of code_size numbers), not {bottleneck!r}.",
+                           value=bottleneck))
+    else:
+        lo, hi = CONV_AE_CODE_SIZE[bottleneck]
+        what = "channels in the bottleneck map" if bottleneck == "channels" else "numbers in the dense code"
+        if not (_whole(code_size) and lo <= code_size <= hi):
+            out.append(Problem(f"code_size_{bottleneck}", f"The code size ({what}) must be a whole number from "
+                                                          f"{lo} to {hi}, not {code_size!r}.",
+                               value=code_size, low=lo, high=hi))
+    if not isinstance(skips, bool) and skips not in (0, 1):
+        out.append(Problem("skips", f"Skip connections are on or off (True/False), not {skips!r}.", value=skips))
+    if output_activation not in CONV_AE_OUTPUTS:
+        out.append(Problem("output", f"The output activation must be one of {', '.join(CONV_AE_OUTPUTS)}, not "
+                                     f"{output_activation!r}.", value=output_activation))
+    if not isinstance(name, str) or not name.isidentifier():
+        out.append(Problem("name", f"The model's name must be a Python identifier such as 'yours', not {name!r}.",
+                           value=name))
+    if not out and max_params is not None:
+        n = conv_autoencoder_params(stages, filters, bottleneck, code_size, skips, convs)
+        if n > max_params:
+            out.append(Problem("params", f"These settings give {n:,} parameters, more than the training bench's "
+                                         f"cap of {max_params:,}. Use fewer filters, a smaller code, or (with a "
+                                         f"dense code) more stages: the code's two dense layers grow with the map "
+                                         f"they flatten.", params=n, cap=max_params))
+    return out
+
+
+def conv_autoencoder_params(stages=2, filters=(16, 32), bottleneck="channels", code_size=32, skips=False, convs=1,
+                            output_activation="sigmoid", name="yours") -> int:
+    """The parameter count of `conv_autoencoder(...)`, worked out without building a layer (settings assumed
+    valid: see conv_autoencoder_problems)."""
+    conv = lambda c_in, c_out: 9 * c_in * c_out + c_out  # noqa: E731  3×3 kernel + bias
+    filters = [int(f) for f in filters]
+    total, c = 0, 1
+    for f in filters:  # encoder
+        total += conv(c, f) + (convs - 1) * conv(f, f)
+        c = f
+    side = _sizes(stages)[-1]
+    if bottleneck == "channels":
+        total += conv(c, code_size)
+        c = code_size
+    else:
+        flat = side * side * c
+        total += (flat * code_size + code_size) + (code_size * flat + flat)
+    for i in reversed(range(stages)):  # decoder
+        f = filters[i]
+        c_in = c + (f if skips else 0)
+        total += conv(c_in, f) + (convs - 1) * conv(f, f)
+        c = f
+    return total + conv(c, 1)
+
+
+def conv_autoencoder(stages: int = 2, filters=(16, 32), bottleneck: str = "channels", code_size: int = 32,
+                     skips: bool = False, convs: int = 1, output_activation: str = "sigmoid",
+                     name: str = "yours") -> keras.Model:
+    """Your own convolutional autoencoder, for (28, 28, 1) digits.
+
+    Encoder, stage i (1 … `stages`): `convs` × Conv2D(filters[i], 3×3, relu, same) → MaxPooling 2×2
+    (padding same): 28 → 14 → 7 → 4. Bottleneck, named "code": "channels", a 3×3 relu conv with
+    `code_size` channels on the bottom map; or "dense", Flatten → Dense(code_size) (linear, so a small code
+    cannot die) → Dense back to the bottom map (relu) → Reshape. Decoder, stage i from the bottom up:
+    UpSampling 2×2 ("dec{i}_up"; on the 3-stage model 4 → 8, cropped to 7 by "dec3_crop", the one place a
+    size needs care) → with `skips`, concatenate the encoder stage's output of the same size ("skip{i}",
+    U-Net style) → `convs` × Conv2D(filters[i], 3×3, relu, same). Output: Conv2D(1, 3×3) named
+    "clean_digit" with `output_activation`: "sigmoid" (the seed's) or "clip" (a linear conv
+    "clean_digit_linear", then cut to [0, 1] by ReLU(max_value=1) "clean_digit"). Invalid settings raise
+    ValueError naming every problem (conv_autoencoder_problems).
+    """
+    problems = conv_autoencoder_problems(stages, filters, bottleneck, code_size, skips, convs, output_activation,
+                                         name, max_params=None)
+    if problems:
+        raise ValueError(" ".join(problems))
+    filters = [int(f) for f in filters]
+    stages, code_size, convs = int(stages), int(code_size), int(convs)
+    sizes = _sizes(stages)
+
+    def stage(x, f, prefix):
+        x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"{prefix}_conv")(x)
+        for k in range(2, convs + 1):
+            x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"{prefix}_conv{k}")(x)
+        return x
+
+    inputs = x = keras.Input(shape=(28, 28, 1), name="noisy_digit")
+    encoded = []
+    for i, f in enumerate(filters, 1):
+        x = stage(x, f, f"enc{i}")
+        encoded.append(x)
+        x = layers.MaxPooling2D(2, padding="same", name=f"enc{i}_pool")(x)
+    side = sizes[-1]
+    if bottleneck == "channels":
+        x = layers.Conv2D(code_size, 3, padding="same", activation="relu", name="code")(x)
+    else:
+        x = layers.Dense(code_size, name="code")(layers.Flatten(name="flatten")(x))
+        x = layers.Dense(side * side * filters[-1], activation="relu", name="code_to_map")(x)
+        x = layers.Reshape((side, side, filters[-1]), name="code_map")(x)
+    for i in reversed(range(1, stages + 1)):
+        x = layers.UpSampling2D(2, name=f"dec{i}_up")(x)
+        if 2 * sizes[i] != sizes[i - 1]:  # 4 → 8, but the encoder's map was 7
+            extra = 2 * sizes[i] - sizes[i - 1]
+            x = layers.Cropping2D(((0, extra), (0, extra)), name=f"dec{i}_crop")(x)
+        if skips:
+            x = layers.Concatenate(name=f"skip{i}")([x, encoded[i - 1]])
+        x = stage(x, filters[i - 1], f"dec{i}")
+    if output_activation == "sigmoid":
+        x = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="clean_digit")(x)
+    else:
+        x = layers.Conv2D(1, 3, padding="same", name="clean_digit_linear")(x)
+        x = layers.ReLU(max_value=1.0, name="clean_digit")(x)
+    return keras.Model(inputs, x, name=name)
