@@ -25,6 +25,8 @@ class Recipe:
     digits: tuple | None = None  # train on these digits only (one-class anomaly models); None: all
     grows_from: str | None = None  # a recipe whose trained weights --init may start this larger model from
     options: dict = field(default_factory=dict, hash=False)  # keyword arguments for the builder
+    schedule: str = "cosine"  # with a learning_rate: "cosine" decay over the run, or "constant" (adam at that rate)
+    ships: bool = True  # False: never trained into pretrained/ (core.train writes to ./trained unless --out)
 
     def build(self):
         """A fresh, untrained model of this recipe: core.models.<builder>(**options)."""
@@ -109,3 +111,71 @@ for _d in range(10):
         epochs=30, batch_size=128, loss="cross-entropy over the 72 transformations", learning_rate=1e-3,
         task="geometric", digits=(_d,))
 del _d
+
+# ─── The training bench (pages/training.py): your own autoencoder ───────────────────────────────────
+# Not in RECIPES: nothing of it ships, and every page that lists the shipped recipes stays as it was. Its
+# architecture is whatever the bench's controls say: `python -m core.train yours --arch stages=2,filters=16/32`
+# (parse_arch / format_arch below), trained exactly as LiveTraining trains it: adam at a constant rate,
+# binary cross-entropy, the seed's noise (Gaussian 0.5 drawn once) or noise-blind with --noise blind.
+BENCH_RECIPES: dict[str, Recipe] = {
+    "yours": Recipe(
+        builder="conv_autoencoder",
+        options=dict(stages=2, filters=(16, 32), bottleneck="channels", code_size=32, skips=False, convs=1,
+                     output_activation="sigmoid", name="yours"),
+        description="Your own convolutional autoencoder from the training bench (--arch): adam at a constant "
+                    "rate, binary cross-entropy.",
+        epochs=10, batch_size=64, loss="binary_crossentropy", learning_rate=1e-3, schedule="constant",
+        ships=False),
+}
+
+
+def recipe(name: str) -> Recipe:
+    """A recipe by name, shipped (RECIPES) or the bench's (BENCH_RECIPES); KeyError if neither."""
+    return RECIPES[name] if name in RECIPES else BENCH_RECIPES[name]
+
+
+# --arch's short names → conv_autoencoder's arguments
+_ARCH_KEYS = {"stages": "stages", "filters": "filters", "bottleneck": "bottleneck", "code_size": "code_size",
+              "code": "code_size", "skips": "skips", "convs": "convs", "output": "output_activation",
+              "output_activation": "output_activation", "name": "name"}
+_ARCH_ORDER = ("stages", "filters", "bottleneck", "code_size", "skips", "convs", "output")
+
+
+def parse_arch(text: str) -> dict:
+    """'stages=2,filters=16/32,bottleneck=dense,code_size=32,skips=1,convs=1,output=sigmoid' → the keyword
+    arguments of core.models.conv_autoencoder. Values that do not parse are kept as written (and unknown keys
+    as given), so core.models.conv_autoencoder_problems can name each of them."""
+    settings = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep:
+            raise ValueError(f"--arch: {part!r} is not key=value (e.g. stages=2,filters=16/32)")
+        key = _ARCH_KEYS.get(key, key)
+        if key == "filters":
+            settings[key] = tuple(_int_or_text(v) for v in value.split("/"))
+        elif key in ("stages", "code_size", "convs"):
+            settings[key] = _int_or_text(value)
+        elif key == "skips":
+            low = value.lower()
+            settings[key] = (True if low in ("1", "true", "on", "yes") else False if low in ("0", "false", "off", "no")
+                             else value)
+        else:
+            settings[key] = value
+    return settings
+
+
+def format_arch(settings: dict) -> str:
+    """The --arch text for conv_autoencoder settings (the inverse of parse_arch; the name is left out)."""
+    s = {**BENCH_RECIPES["yours"].options, **settings}
+    values = {"stages": s["stages"], "filters": "/".join(str(int(f)) for f in s["filters"]),
+              "bottleneck": s["bottleneck"], "code_size": s["code_size"], "skips": int(bool(s["skips"])),
+              "convs": s["convs"], "output": s["output_activation"]}
+    return ",".join(f"{k}={values[k]}" for k in _ARCH_ORDER)
+
+
+def _int_or_text(value: str):
+    try:
+        return int(value)
+    except ValueError:
+        return value

@@ -21,7 +21,7 @@ import numpy as np
 
 from core import data
 from core.pretrained import compiled_forward
-from core.recipes import ONE_CLASS_LATENT, RECIPES, Recipe  # noqa: F401  (re-exported: core.train.RECIPES)
+from core.recipes import BENCH_RECIPES, ONE_CLASS_LATENT, RECIPES, Recipe, parse_arch, recipe  # noqa: F401  (re-exported: core.train.RECIPES)
 
 EVAL_SEED = 1234  # the noise every shipped metric is measured with, so tests can recompute it
 EVAL_FACTORS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -126,12 +126,13 @@ def _init_record(path: Path, name: str) -> dict:
         raise ValueError(f"--init {path}: no such file")
     digest = sha256(path)
     manifest = load_manifest(path.parent / "manifest.json")
-    for recipe in (name, RECIPES[name].grows_from):
-        entry = manifest.get(recipe) if recipe else None
+    grows_from = recipe(name).grows_from
+    for candidate in (name, grows_from):
+        entry = manifest.get(candidate) if candidate else None
         if entry and entry.get("sha256") == digest:
-            return {"file": path.name, "sha256": digest, "recipe": recipe,
+            return {"file": path.name, "sha256": digest, "recipe": candidate,
                     "epochs": entry.get("epochs_total", entry["epochs"]), "date": entry.get("date")}
-    grows = f" or {RECIPES[name].grows_from!r}" if RECIPES[name].grows_from else ""
+    grows = f" or {grows_from!r}" if grows_from else ""
     raise ValueError(f"--init {path}: the manifest beside it has no {name!r}{grows} entry with this file's sha256")
 
 
@@ -153,29 +154,58 @@ def grow(model, source) -> None:
 def train(name: str, epochs: int | None = None, batch_size: int | None = None,
           noise_factor: float | None = None, noise_kind: str | None = None, seed: int = 0,
           data_path: str | None = None, out: str | Path | None = None, callbacks=(), verbose="auto",
-          eval_images: int | None = None, init: str | Path | None = None, learning_rate: float | None = None):
+          eval_images: int | None = None, init: str | Path | None = None, learning_rate: float | None = None,
+          arch: dict | str | None = None, noise: str | None = None, schedule: str | None = None):
     """Train recipe `name`, save its weights, measure it and record it in the manifest. Returns the entry.
 
     `init` continues from a weights file of the same recipe, or of the recipe it `grows_from` (a warm
     restart: a fresh optimizer and learning-rate schedule, `learning_rate` overriding the recipe's); the
     entry records the file, its sha256, recipe and the epochs it had already seen, so the model's whole
     history stays on record.
+
+    The training bench's options: `arch` (conv_autoencoder settings, a dict or --arch text; recipe "yours"
+    only), `noise` ("once": the recipe's kind and factor drawn once, the seed's way; "blind": fresh mixed
+    noise every epoch) and `schedule` ("cosine" or "constant": adam at `learning_rate` throughout; a recipe
+    without a rate of its own, like the seed's, takes a `learning_rate` as constant).
     """
     import keras
 
-    if name not in RECIPES:
-        raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(RECIPES)}")
-    r = RECIPES[name]
+    try:
+        r = recipe(name)
+    except KeyError:
+        raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join([*RECIPES, *BENCH_RECIPES])}") from None
+    if arch is not None:
+        if r.builder != "conv_autoencoder":
+            raise ValueError(f"--arch sets the training bench's own autoencoder (recipe 'yours'), not {name!r}")
+        from core import models
+
+        settings = {**r.options, **(parse_arch(arch) if isinstance(arch, str) else dict(arch))}
+        problems = models.conv_autoencoder_problems(**settings)
+        if problems:
+            raise ValueError("--arch: " + " ".join(problems))
+        r = replace(r, options=settings)
+    if noise is not None:
+        if noise not in ("once", "blind") or r.task != "denoise":
+            raise ValueError(f"--noise is 'once' or 'blind', for a denoiser; not {noise!r} for {name!r}")
+        r = replace(r, noise_blind=noise == "blind")
+    if schedule is not None and schedule not in ("cosine", "constant"):
+        raise ValueError(f"--schedule is 'cosine' or 'constant', not {schedule!r}")
     epochs = r.epochs if epochs is None else epochs
     batch_size = r.batch_size if batch_size is None else batch_size
     noise_factor = r.noise_factor if noise_factor is None else noise_factor
     noise_kind = r.noise_kind if noise_kind is None else noise_kind
     data._check_factor(noise_factor)
-    out = Path(out) if out is not None else data.PRETRAINED_DIR
+    out = Path(out) if out is not None else data.PRETRAINED_DIR if r.ships else Path("trained")
     if learning_rate is not None:
-        if r.learning_rate is None or learning_rate <= 0:
-            raise ValueError("--learning-rate needs a recipe with a cosine schedule and a positive rate")
+        if learning_rate <= 0:
+            raise ValueError("--learning-rate must be positive")
+        if r.learning_rate is None and schedule is None:
+            schedule = "constant"  # the seed's recipe ('adam') at another rate
         r = replace(r, learning_rate=learning_rate)
+    if schedule is not None:
+        if r.learning_rate is None:  # 'adam' as the seed: constant at Keras's default rate
+            r = replace(r, learning_rate=1e-3)
+        r = replace(r, schedule=schedule)
     started_from = _init_record(Path(init), name) if init is not None else None  # refused before any work
 
     keras.utils.set_random_seed(seed)
@@ -199,6 +229,8 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
               f"already)", flush=True)
     if r.learning_rate is None:
         optimizer = "adam"
+    elif r.schedule == "constant":
+        optimizer = keras.optimizers.Adam(r.learning_rate)
     else:  # the cosine schedule spans exactly the steps this run takes
         steps = epochs * math.ceil(len(x_train) / batch_size)
         optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
@@ -252,7 +284,11 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     entry = {
         "file": weights.name, "sha256": sha256(weights), "recipe": name, "description": r.description,
         "options": {"epochs": epochs, "batch_size": batch_size, "loss": r.loss,
-                    "optimizer": "adam" if r.learning_rate is None else f"adam, cosine decay from {r.learning_rate}",
+                    "optimizer": "adam" if r.learning_rate is None else
+                                 f"adam, constant {r.learning_rate}" if r.schedule == "constant" else
+                                 f"adam, cosine decay from {r.learning_rate}",
+                    **({"arch": {k: list(v) if isinstance(v, tuple) else v for k, v in r.options.items()}}
+                       if r.builder == "conv_autoencoder" else {}),
                     "noise": ("none: clean digits" if r.task in ("classify", "vae", "geometric") else
                               "blind: factor ~ U[0,1] per image, gaussian or salt_and_pepper, fresh every epoch"
                               if r.noise_blind else f"{noise_kind} {noise_factor}, drawn once")},
@@ -296,7 +332,8 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m core.train", description=__doc__.splitlines()[0])
-    p.add_argument("name", choices=sorted(RECIPES), help="which recipe to train")
+    p.add_argument("name", choices=sorted(RECIPES) + sorted(BENCH_RECIPES),
+                   help="which recipe to train ('yours': the training bench's own autoencoder, see --arch)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--noise-factor", type=float)
@@ -307,12 +344,22 @@ def main(argv=None):
     p.add_argument("--eval-images", type=int, help="measure on the first N test digits only (default: all 10,000)")
     p.add_argument("--init", help="continue from this weights file of the same recipe, or of the recipe it "
                                   "grows from (its manifest entry must sit beside it); a fresh optimizer and schedule")
-    p.add_argument("--learning-rate", type=float, help="peak of the cosine schedule (default: the recipe's)")
+    p.add_argument("--learning-rate", type=float, help="peak of the cosine schedule, or the constant rate (default: "
+                                                         "the recipe's)")
+    p.add_argument("--schedule", choices=("cosine", "constant"),
+                   help="learning rate: cosine decay over the run, or constant (default: the recipe's; a recipe "
+                        "with plain 'adam', like seed_ae, takes --learning-rate as constant)")
+    p.add_argument("--noise", choices=("once", "blind"),
+                   help="denoisers: noise drawn once (--noise-kind, --noise-factor; the seed's way) or blind "
+                        "(fresh every epoch, factor ~ U[0,1], both kinds) (default: the recipe's)")
+    p.add_argument("--arch", help="recipe 'yours' only: its architecture, e.g. stages=2,filters=16/32,"
+                                  "bottleneck=dense,code_size=32,skips=1,convs=1,output=sigmoid (the training "
+                                  "bench's controls; default: the bench's defaults)")
     a = p.parse_args(argv)
     try:
         train(a.name, a.epochs, a.batch_size, a.noise_factor, a.noise_kind, a.seed, a.data, a.out,
               verbose="auto" if sys.stdout.isatty() else 2, eval_images=a.eval_images, init=a.init,
-              learning_rate=a.learning_rate)
+              learning_rate=a.learning_rate, arch=a.arch, noise=a.noise, schedule=a.schedule)
     except (data.DataUnavailable, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 2
