@@ -45,3 +45,22 @@ def grid_png(rows: list[tuple[str, np.ndarray]], per_line: int = 10, scale: int 
     buf = io.BytesIO()
     canvas.save(buf, format="PNG", optimize=True)
     return buf.getvalue()
+
+
+def channels(fmap, vmax=None, per_line: int = 8, side: int = 56, gap: int = 2) -> np.ndarray:
+    """One feature map (h, w, c) → its c channels side by side as one uint8 image, each enlarged crisply to
+    about `side` pixels. Channel k is scaled by vmax[k] (default: its own largest value), so two maps drawn
+    with the same vmax — a clean and a noisy digit's — can be compared pixel for pixel."""
+    fmap = np.asarray(fmap, np.float32)
+    h, w, c = fmap.shape
+    vmax = np.abs(fmap).reshape(-1, c).max(axis=0) if vmax is None else np.asarray(vmax, np.float32)
+    scaled = np.clip(fmap / np.where(vmax > 0, vmax, 1), 0, 1)
+    k = max(1, side // max(h, w))
+    lines = -(-c // per_line)
+    cols = min(c, per_line)
+    out = np.ones((lines * (h * k + gap) - gap, cols * (w * k + gap) - gap), np.float32)
+    for i in range(c):
+        r, col = divmod(i, per_line)
+        cell = np.repeat(np.repeat(scaled[:, :, i], k, axis=0), k, axis=1)
+        out[r * (h * k + gap):r * (h * k + gap) + h * k, col * (w * k + gap):col * (w * k + gap) + w * k] = cell
+    return (out * 255).round().astype(np.uint8)

@@ -105,7 +105,9 @@ else:
             ss.digit_seed += 1
     idx = np.sort(np.random.default_rng(ss.digit_seed).choice(pool, size=min(count, len(pool)), replace=False))
 
-names = st.multiselect(t("denoise.models"), shipped, key="models", format_func=lambda n: t(f"model.{n}"))
+own = ss.get("yours")  # a model this session trained on the training bench, listed as "yours" until it ends
+names = st.multiselect(t("denoise.models"), shipped + (["yours"] if own else []), key="models",
+                       format_func=lambda n: t(f"model.{n}"))
 
 idx = tuple(int(i) for i in idx)
 rows = [(t("denoise.row.original"), "original"), (t("denoise.row.noisy"), "noisy")]
@@ -113,7 +115,8 @@ shown = {"original": {"png": models.original_row(idx)},
          "noisy": models.noisy_row(idx, noise_factor, kind, ss.noise_seed)}
 for name in names:
     try:
-        shown[name] = models.denoised_row(name, idx, noise_factor, kind, ss.noise_seed)
+        shown[name] = (models.own_row(own, idx, noise_factor, kind, ss.noise_seed) if name == "yours"
+                       else models.denoised_row(name, idx, noise_factor, kind, ss.noise_seed))
         rows.append((t(f"model.{name}"), name))
     except pretrained.PretrainedError as exc:  # this model is broken; the others still show
         st.error(t("error.model", name=t(f"model.{name}"), detail=str(exc)), icon=":material/error:")
@@ -126,8 +129,8 @@ for label, key in rows:
     right.image(shown[key]["png"], output_format="PNG")  # as is: "auto" re-encodes to JPEG
 
 # Built only when clicked (a callable), and the click reruns nothing.
-st.download_button(t("denoise.download"), lambda: models.download_grid(rows, idx, noise_factor, kind, ss.noise_seed),
-                   file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
+st.download_button(t("denoise.download"),
+                   lambda: models.download_grid(rows, idx, noise_factor, kind, ss.noise_seed, own), file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
                    icon=":material/download:", on_click="ignore")
 
 st.subheader(t("denoise.chart_title"))

@@ -22,6 +22,10 @@ def running() -> int:
     return _running
 
 
+def waiting() -> int:
+    return len(_waiting)
+
+
 @contextlib.contextmanager
 def slot(on_wait=None, poll: float = 1.0):
     """Hold one of the LIMIT places for the block. While none is free, calls on_wait(ahead, seconds)

@@ -121,12 +121,26 @@ def denoised_row(name: str, idx: tuple, noise_factor: float, kind: str, noise_se
     return _denoised_row(name, sha(name), tuple(int(i) for i in idx), float(noise_factor), kind, int(noise_seed))
 
 
-def download_grid(rows: list[tuple[str, str]], idx: tuple, noise_factor: float, kind: str, noise_seed: int) -> bytes:
+@st.cache_data(show_spinner=False, max_entries=256)
+def _own_row(run_id: str, idx: tuple, noise_factor: float, kind: str, noise_seed: int, _forward) -> dict:
+    clean = data.to_float(test_digits()[0][list(idx)])
+    return _row(clean, _forward(noisy_digits(idx, noise_factor, kind, noise_seed)))
+
+
+def own_row(own: dict, idx: tuple, noise_factor: float, kind: str, noise_seed: int) -> dict:
+    """A session's own model (trained on the training bench: {"id", "forward"}) as a denoising row, cached by
+    the id of its training run and epochs, like the shipped ones by their weights."""
+    return _own_row(own["id"], tuple(int(i) for i in idx), float(noise_factor), kind, int(noise_seed), own["forward"])
+
+
+def download_grid(rows: list[tuple[str, str]], idx: tuple, noise_factor: float, kind: str, noise_seed: int,
+                  own: dict | None = None) -> bytes:
     """The labelled grid PNG of every row shown, built only when someone clicks download."""
     clean = data.to_float(test_digits()[0][list(idx)])
     noisy = noisy_digits(idx, noise_factor, kind, noise_seed)
     images = {"original": clean, "noisy": noisy}
-    return grids.grid_png([(key, images[key] if key in images else forward(key)(noisy)) for _, key in rows])
+    call = lambda key: own["forward"] if key == "yours" else forward(key)  # noqa: E731
+    return grids.grid_png([(key, images[key] if key in images else call(key)(noisy)) for _, key in rows])
 
 
 # ─── Latent space ────────────────────────────────────────────────────────────────────────────────────

@@ -1,0 +1,281 @@
+"""Training bench: build an autoencoder, watch it learn live, look inside it, take it home."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import arch, data, diagrams, export, grids, inside, models as builders, pretrained
+from ui import jobs, models, page, training
+
+t = page.setup()
+ss = st.session_state
+FILTER_CHOICES = (4, 8, 16, 32, 64, 128)
+LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+BATCH_CHOICES = (16, 32, 64, 128, 256, 512)
+STARTS = ("unet", "seed_ae", "yours")
+SPLIT = 5000  # the shipped test digits: the first 5,000 train, the other 5,000 validate
+BUILDER_NAMES = {"seed_ae": "seed_autoencoder", "unet": "unet_denoiser"}
+INSIDE_CHANNELS = 32  # channels drawn per layer: enough to see what a layer does, few enough to send fast
+
+
+def settings_of_controls() -> dict:
+    stages = ss.tr_stages
+    return dict(stages=stages, filters=tuple(ss[f"tr_f{i}"] for i in range(1, stages + 1)),
+                bottleneck=ss.tr_bottleneck, code_size=ss.tr_code, skips=ss.tr_skips,
+                output_activation=ss.tr_output)
+
+
+def builder_for(start: str, settings: dict):
+    """A zero-argument builder: the run builds its model on its own thread (Keras's state is per thread)."""
+    if start == "seed_ae":
+        return builders.seed_autoencoder
+    if start == "unet":
+        return builders.unet_denoiser
+    return lambda: builders.conv_autoencoder(**settings)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def preview(start: str, frozen: tuple):
+    """The model as the controls describe it, built once per setting for its table and diagram."""
+    model = builder_for(start, dict(frozen))()
+    return {"params": int(model.count_params()), "rows": arch.summary_rows(model), "dot": diagrams.layer_dot(model)}
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def training_digits():
+    x, _ = models.test_digits()
+    x = data.to_float(x)
+    return x[:SPLIT], x[SPLIT:]
+
+
+def inside_maps_of(model, index: int) -> list[dict]:
+    """Every layer's output for test digit `index`, clean and with Gaussian noise 0.5, drawn for the page:
+    feature maps as channel grids on a shared scale, dense outputs as values."""
+    x = data.to_float(models.test_digits()[0][index:index + 1])
+    noisy = data.add_noise(x, 0.5, "gaussian", seed=index)
+    clean_out = inside.layer_outputs(model, x)
+    noisy_out = dict(inside.layer_outputs(model, noisy))
+    try:
+        code = inside.code_layer(model)
+    except ValueError:
+        code = None
+    kinds = {layer.name: type(layer).__name__ for layer in model.layers}
+    maps = []
+    for name, a in clean_out:
+        a, b = a[0], noisy_out[name][0]
+        entry = {"name": name, "kind": kinds.get(name, ""), "shape": " × ".join(map(str, a.shape)), "code": name == code,
+                 "change": float(np.linalg.norm(b - a) / max(np.linalg.norm(a), 1e-9))}
+        if a.ndim == 3:
+            a, b = a[..., :INSIDE_CHANNELS], b[..., :INSIDE_CHANNELS]
+            vmax = np.maximum(np.abs(a).reshape(-1, a.shape[-1]).max(0), np.abs(b).reshape(-1, b.shape[-1]).max(0))
+            entry["clean"] = {"png": models.png(grids.channels(a, vmax)), "values": None}
+            entry["noisy"] = {"png": models.png(grids.channels(b, vmax)), "values": None}
+        else:
+            entry["clean"] = {"png": None, "values": a.ravel()[:256].tolist()}
+            entry["noisy"] = {"png": None, "values": b.ravel()[:256].tolist()}
+        maps.append(entry)
+    return maps
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def shipped_inside_maps(name: str, weights_sha: str, index: int) -> list[dict]:
+    return inside_maps_of(models.load(name), index)
+
+
+def curves_chart(history):
+    rows = [{"epoch": h["epoch"], "curve": name, "loss": h[key]}
+            for h in history for name, key in ((t("train.curve.train"), "loss"), (t("train.curve.val"), "val_loss"))]
+    return {"height": 240, "data": {"values": rows}, "mark": {"type": "line", "point": True},
+            "encoding": {"x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1}},
+                         "y": {"field": "loss", "type": "quantitative", "scale": {"zero": False},
+                               "title": "binary cross-entropy"},
+                         "color": {"field": "curve", "type": "nominal", "title": None}}}
+
+
+def psnr_chart(history):
+    rows = [{"seconds": h["seconds"], "psnr": h["val_psnr"], "epoch": h["epoch"]} for h in history]
+    return {"height": 240, "data": {"values": rows}, "mark": {"type": "line", "point": True},
+            "encoding": {"x": {"field": "seconds", "type": "quantitative", "title": t("train.seconds")},
+                         "y": {"field": "psnr", "type": "quantitative", "scale": {"zero": False}, "title": "PSNR (dB)"},
+                         "tooltip": [{"field": "epoch"}, {"field": "psnr", "format": ".2f"}]}}
+
+
+st.title(t("train.title"))
+st.caption(t("train.lead"))
+
+# ─── 1. Build ────────────────────────────────────────────────────────────────────────────────────────
+st.header(t("train.build"))
+for key, value in (("tr_start", "unet"), ("tr_stages", 2), ("tr_f1", 16), ("tr_f2", 32), ("tr_f3", 64),
+                   ("tr_bottleneck", "dense"), ("tr_code", 32), ("tr_skips", True), ("tr_output", "sigmoid")):
+    ss.setdefault(key, value)
+start = st.radio(t("train.start_from"), STARTS, horizontal=True, key="tr_start",
+                 format_func=lambda s: t(f"train.start.{s}"))
+settings = {}
+if start == "yours":
+    c1, c2, c3, c4 = st.columns(4)
+    stages = c1.slider(t("train.stages"), 1, 3, key="tr_stages")
+    for i, col in zip(range(1, 4), (c2, c3, c4)):
+        if i <= stages:
+            col.select_slider(t("train.filters", stage=i), FILTER_CHOICES, key=f"tr_f{i}")
+    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    c1.radio(t("train.bottleneck"), builders.CONV_AE_BOTTLENECKS, horizontal=True, key="tr_bottleneck",
+             format_func=lambda b: t(f"train.bottleneck.{b}"))
+    ss.tr_code = int(min(max(ss.tr_code, builders.CONV_AE_CODE_SIZE[ss.tr_bottleneck][0]), 256))
+    c2.slider(t(f"train.code.{ss.tr_bottleneck}"), *builders.CONV_AE_CODE_SIZE[ss.tr_bottleneck], key="tr_code")
+    c3.toggle(t("train.skips"), key="tr_skips", help=t("train.skips_help"))
+    c4.radio(t("train.output"), builders.CONV_AE_OUTPUTS, horizontal=True, key="tr_output",
+             help=t("train.output_help"))
+    settings = settings_of_controls()
+    problems = builders.conv_autoencoder_problems(**settings)
+    for problem in problems:  # the widgets keep every setting in range: only the size cap can be broken
+        st.error(t("train.problem.params", **{k: f"{v:,}" for k, v in problem.values.items()})
+                 if problem.key == "params" else str(problem), icon=":material/block:")
+    buildable = not problems
+else:
+    buildable = True
+    st.caption(t(f"train.start_caption.{start}"))
+
+if buildable:
+    facts = preview(start, tuple(sorted(settings.items())))
+    c1, c2 = st.columns([2, 3])
+    c1.metric(t("train.params"), f"{facts['params']:,}")
+    c1.caption(t("train.limits", cap=f"{builders.MAX_TRAIN_PARAMS:,}", epochs=builders.EPOCHS_RANGE[1],
+                 batch=builders.BATCH_SIZE_RANGE[1]))
+    with c1.expander(t("train.layers"), expanded=False):
+        st.dataframe(pd.DataFrame(facts["rows"]), hide_index=True, width="stretch")
+    with c2:
+        st.graphviz_chart(facts["dot"], width="content")
+
+# ─── 2. Train ────────────────────────────────────────────────────────────────────────────────────────
+st.header(t("train.train"))
+c1, c2, c3, c4 = st.columns(4)
+noise = c1.radio(t("train.noise"), ("blind", "gaussian_0.5"), key="tr_noise",
+                 format_func=lambda n: t(f"train.noise.{n}"))
+epochs = c2.slider(t("train.epochs"), *builders.EPOCHS_RANGE, 10, key="tr_epochs")
+batch = c3.select_slider(t("train.batch"), BATCH_CHOICES, 64, key="tr_batch")
+lr = c4.select_slider(t("train.lr"), LR_CHOICES, 1e-3, key="tr_lr", format_func=lambda v: f"{v:g}")
+st.caption(t("train.data", train=f"{SPLIT:,}", val=f"{SPLIT:,}"))
+
+run = ss.get("tr_run")  # the session's training, if any: a ui.training.SessionTraining
+active = run is not None and run.training.state in ("queued", "running", "paused")
+b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+if b1.button(t("train.start"), icon=":material/play_arrow:", type="primary", disabled=active or not buildable,
+             key="tr_start_button"):
+    x_train, x_val = training_digits()
+    ss.tr_run = run = training.start(builder_for(start, settings), (x_train, x_val), noise=noise, epochs=epochs,
+                                     batch_size=batch, learning_rate=lr)
+    ss.tr_recipe = dict(start=start, settings=settings, noise=noise, epochs=epochs, batch_size=batch,
+                        learning_rate=lr)
+    active = True
+if active and run.training.state == "paused":
+    if b2.button(t("train.resume"), icon=":material/play_circle:", key="tr_resume"):
+        run.training.resume()
+elif b2.button(t("train.pause"), icon=":material/pause:", disabled=not active, key="tr_pause"):
+    run.training.pause()
+if b3.button(t("train.stop"), icon=":material/stop:", disabled=not active, key="tr_stop"):
+    run.training.stop()
+
+
+@st.fragment(run_every=1.0 if active else None)
+def live():
+    run = ss.get("tr_run")
+    if run is None:
+        st.info(t("train.idle"))
+        return
+    run.seen()
+    lt = run.training
+    history, frames = list(lt.history), list(lt.frames)
+    state = lt.state
+    if state == "queued":
+        ahead, waited = lt.queue or (jobs.running(), 0.0)
+        st.info(t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"), icon=":material/hourglass:")
+    elif state == "failed":
+        st.error(t("train.failed", detail=lt.error), icon=":material/error:")
+    else:
+        done = history[-1]["epoch"] if history else 0
+        st.progress(done / lt.epochs, text=t(f"train.state.{state}", epoch=done, epochs=lt.epochs))
+    if history:
+        m1, m2, m3 = st.columns(3)
+        m1.metric(t("train.val_psnr"), f"{history[-1]['val_psnr']:.2f} dB",
+                  delta=f"{history[-1]['val_psnr'] - history[0]['val_psnr']:+.2f} dB" if len(history) > 1 else None)
+        m2.metric(t("train.val_loss"), f"{history[-1]['val_loss']:.4f}")
+        m3.metric(t("train.elapsed"), f"{history[-1]['seconds']:.0f} s")
+        c1, c2 = st.columns(2)
+        c1.vega_lite_chart(curves_chart(history), width="stretch")
+        c2.vega_lite_chart(psnr_chart(history), width="stretch")
+    if frames:
+        st.subheader(t("train.filmstrip"))
+        shown = st.slider(t("train.scrub"), 1, len(frames), len(frames), key="tr_frame") if len(frames) > 1 else 1
+        rows = [(t("train.row.clean"), lt.film_clean), (t("train.row.noisy"), lt.film_noisy),
+                (t("train.row.epoch", epoch=shown), frames[shown - 1])]
+        for label, images in rows:
+            left, right = st.columns([1, 5], vertical_alignment="center")
+            left.markdown(f"**{label}**")
+            right.image(models.tile_png(images, per_line=8), output_format="PNG")
+    if state not in ("queued", "running", "paused") and ss.get("tr_polled_state") != state:
+        ss.tr_polled_state = state
+        st.rerun()  # the run ended: redraw the page once, without polling, with its results below
+    ss.tr_polled_state = state
+
+
+live()
+
+run = ss.get("tr_run")
+trained = run is not None and run.training.finished and run.training.model is not None and run.training.history
+if trained and ss.get("tr_yours_id") != id(run):
+    # The denoising page lists it as "yours" for this session: its traced call, keyed by this run.
+    ss.tr_yours_id = id(run)
+    ss.yours = {"id": f"{id(run)}-{len(run.training.history)}", "forward": pretrained.compiled_forward(run.training.model),
+                "epochs": len(run.training.history)}
+
+# ─── 3. Look inside ──────────────────────────────────────────────────────────────────────────────────
+st.header(t("train.inside"))
+st.caption(t("train.inside_lead"))
+choices = (["yours"] if trained else []) + ["seed_ae", "unet", "classifier"]
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+which = c1.radio(t("train.inside_model"), choices, horizontal=True, key="tr_inside_model",
+                 format_func=lambda n: t("train.yours") if n == "yours" else t(f"model.{n}"))
+index = int(c2.number_input(t("train.inside_digit"), 0, 9_999, 0, key="tr_inside_digit"))
+try:
+    maps = (inside_maps_of(run.training.model, index) if which == "yours"
+            else shipped_inside_maps(which, models.sha(which), index))
+except pretrained.PretrainedError as exc:
+    st.error(t("error.model", name=which, detail=str(exc)), icon=":material/error:")
+    maps = None
+if maps:
+    names = [m["name"] for m in maps]
+    ss.setdefault("tr_layer", maps[min(len(maps) - 1, 1)]["name"])
+    if ss.tr_layer not in names:
+        ss.tr_layer = names[0]
+    layer = st.select_slider(t("train.layer"), names, key="tr_layer")
+    m = maps[names.index(layer)]
+    st.markdown(t("train.layer_facts", name=m["name"], kind=m["kind"], shape=m["shape"]) +
+                (" · " + t("train.is_code") if m["code"] else ""))
+    left, right = st.columns(2)
+    for col, side in ((left, "clean"), (right, "noisy")):
+        col.markdown(f"**{t(f'train.inside.{side}')}**")
+        if m[side]["png"] is not None:
+            col.image(m[side]["png"], output_format="PNG")
+        else:
+            col.bar_chart(pd.DataFrame({t("train.value"): m[side]["values"]}), height=200)
+    st.caption(t("train.inside_caption", change=f"{m['change']:.0%}"))
+
+# ─── 4. Take it home ─────────────────────────────────────────────────────────────────────────────────
+st.header(t("train.home"))
+if not trained:
+    st.info(t("train.home_idle"))
+else:
+    recipe = ss.tr_recipe
+    spec = recipe["settings"] if recipe["start"] == "yours" else {"builder": BUILDER_NAMES[recipe["start"]]}
+    st.markdown(t("train.home_lead", epochs=len(run.training.history),
+                  psnr=f"{run.training.history[-1]['val_psnr']:.2f}"))
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.download_button(t("train.download_weights"), lambda: export.weights_bytes(run.training.model),
+                       file_name="yours.weights.h5", mime="application/x-hdf5", icon=":material/download:",
+                       on_click="ignore", key="tr_dl_weights")
+    c2.download_button(t("train.download_code"), export.python_source(spec, "yours.weights.h5"),
+                       file_name="yours.py", mime="text/x-python", icon=":material/code:", on_click="ignore",
+                       key="tr_dl_code")
+    st.markdown(t("train.command"))
+    st.code(export.train_command(spec, recipe["noise"], recipe["epochs"], recipe["batch_size"],
+                                 recipe["learning_rate"]), language="bash")

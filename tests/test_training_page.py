@@ -1,0 +1,88 @@
+"""The training bench as a person uses it (AppTest): build, train two epochs, look inside, take it home."""
+import numpy as np
+
+from tests.apptest import images, open_page
+
+
+def finish(at, timeout=180):
+    run = at.session_state["tr_run"]
+    assert run.training.join(timeout), "the training did not end"
+    at.run()
+    assert not at.exception, at.exception
+    return run.training
+
+
+def test_your_own_autoencoder_shows_its_size_and_refuses_one_over_the_cap():
+    at = open_page("training")
+    at.radio(key="tr_start").set_value("yours").run()
+    assert not at.exception and not at.error
+    small = at.metric[0].value
+    at.slider(key="tr_stages").set_value(3).run()
+    at.radio(key="tr_bottleneck").set_value("dense").run()
+    at.slider(key="tr_code").set_value(256).run()
+    for key in ("tr_f1", "tr_f2", "tr_f3"):
+        at.select_slider(key=key).set_value(128).run()
+    assert not at.exception
+    assert at.metric[0].value != small
+    at.toggle(key="tr_skips").set_value(True).run()
+    at.radio(key="tr_bottleneck").set_value("channels").run()
+    assert not at.exception and not at.error  # 3 stages of 128, channels, skips: under the cap
+    at.session_state["tr_f1"] = 128
+    from core import models
+
+    over = models.conv_autoencoder_params(stages=3, filters=(128, 128, 128), bottleneck="dense", code_size=256,
+                                          skips=True)
+    if over > models.MAX_TRAIN_PARAMS:  # the cap is named, and the Start button is off
+        at.radio(key="tr_bottleneck").set_value("dense").run()
+        assert at.error and f"{models.MAX_TRAIN_PARAMS:,}" in at.error[0].value
+        assert at.button(key="tr_start_button").disabled
+
+
+def test_two_epochs_fill_the_curves_and_the_filmstrip_then_it_joins_the_denoising_page():
+    at = open_page("training")
+    at.slider(key="tr_epochs").set_value(2).run()
+    at.button(key="tr_start_button").click().run()
+    assert not at.exception
+    training = finish(at)
+    assert training.state == "done" and [h["epoch"] for h in training.history] == [1, 2]
+    assert len(training.frames) == 2 and training.frames[0].shape == (8, 28, 28, 1)
+    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")  # the loss and PSNR curves
+    assert at.slider(key="tr_frame").value == 2  # the filmstrip can be scrubbed over both epochs
+    strip = images(at)
+    at.slider(key="tr_frame").set_value(1).run()
+    assert images(at) != strip  # epoch 1's frame is another picture
+    assert any("yours.py" == b.label for b in at.get("download_button"))
+    assert any("python -m core.train" in c.value for c in at.code)
+
+    at.switch_page("pages/denoising.py").run()
+    assert not at.exception
+    assert "Yours (trained on the training bench)" in at.multiselect(key="models").options
+    at.multiselect(key="models").set_value(["seed_ae", "yours"]).run()
+    assert not at.exception and len(images(at)) == 4
+
+
+def test_stop_stops_the_thread_and_keeps_the_model():
+    at = open_page("training")
+    at.slider(key="tr_epochs").set_value(20).run()
+    at.button(key="tr_start_button").click().run()
+    run = at.session_state["tr_run"]
+    for _ in range(600):  # until the first epoch is done
+        if run.training.history:
+            break
+        run.training.join(0.2)
+    at.button(key="tr_stop").click().run()
+    training = finish(at, 120)
+    assert training.state == "stopped" and not training.is_alive() and len(training.history) < 20
+    out = training.model(np.zeros((1, 28, 28, 1), np.float32), training=False)
+    assert tuple(out.shape) == (1, 28, 28, 1)
+
+
+def test_look_inside_a_shipped_model_layer_by_layer():
+    at = open_page("training")
+    at.radio(key="tr_inside_model").set_value("seed_ae").run()
+    assert not at.exception
+    layers = at.select_slider(key="tr_layer").options
+    assert "code_128d" in layers
+    at.select_slider(key="tr_layer").set_value("code_128d").run()
+    assert not at.exception
+    assert any("bottleneck" in m.value for m in at.markdown)
