@@ -82,21 +82,24 @@ def shipped_inside_maps(name: str, weights_sha: str, index: int) -> list[dict]:
     return inside_maps_of(models.load(name), index)
 
 
-def curves_chart(history):
+def curves_chart(history, epochs):
     rows = [{"epoch": h["epoch"], "curve": name, "loss": h[key]}
             for h in history for name, key in ((t("train.curve.train"), "loss"), (t("train.curve.val"), "val_loss"))]
     return {"height": 240, "data": {"values": rows}, "mark": {"type": "line", "point": True},
-            "encoding": {"x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1}},
+            "encoding": {"x": {"field": "epoch", "type": "quantitative", "scale": {"domain": [1, max(epochs, 2)]},
+                               "axis": {"tickMinStep": 1, "format": "d"}},
                          "y": {"field": "loss", "type": "quantitative", "scale": {"zero": False},
-                               "title": "binary cross-entropy"},
+                               "axis": {"format": ".3f"}, "title": "binary cross-entropy"},
                          "color": {"field": "curve", "type": "nominal", "title": None}}}
 
 
 def psnr_chart(history):
-    rows = [{"seconds": h["seconds"], "psnr": h["val_psnr"], "epoch": h["epoch"]} for h in history]
+    rows = [{"seconds": round(h["seconds"], 1), "psnr": h["val_psnr"], "epoch": h["epoch"]} for h in history]
     return {"height": 240, "data": {"values": rows}, "mark": {"type": "line", "point": True},
-            "encoding": {"x": {"field": "seconds", "type": "quantitative", "title": t("train.seconds")},
-                         "y": {"field": "psnr", "type": "quantitative", "scale": {"zero": False}, "title": "PSNR (dB)"},
+            "encoding": {"x": {"field": "seconds", "type": "quantitative", "title": t("train.seconds"),
+                               "scale": {"domainMin": 0}, "axis": {"format": "d"}},
+                         "y": {"field": "psnr", "type": "quantitative", "scale": {"zero": False},
+                               "axis": {"format": ".1f"}, "title": "PSNR (dB)"},
                          "tooltip": [{"field": "epoch"}, {"field": "psnr", "format": ".2f"}]}}
 
 
@@ -149,7 +152,7 @@ if buildable:
 # ─── 2. Train ────────────────────────────────────────────────────────────────────────────────────────
 st.header(t("train.train"))
 c1, c2, c3, c4 = st.columns(4)
-noise = c1.radio(t("train.noise"), ("blind", "gaussian_0.5"), key="tr_noise",
+noise = c1.radio(t("train.noise"), ("gaussian_0.5", "blind"), key="tr_noise",
                  format_func=lambda n: t(f"train.noise.{n}"))
 epochs = c2.slider(t("train.epochs"), *builders.EPOCHS_RANGE, 10, key="tr_epochs")
 batch = c3.select_slider(t("train.batch"), BATCH_CHOICES, 64, key="tr_batch")
@@ -201,7 +204,7 @@ def live():
         m2.metric(t("train.val_loss"), f"{history[-1]['val_loss']:.4f}")
         m3.metric(t("train.elapsed"), f"{history[-1]['seconds']:.0f} s")
         c1, c2 = st.columns(2)
-        c1.vega_lite_chart(curves_chart(history), width="stretch")
+        c1.vega_lite_chart(curves_chart(history, lt.epochs), width="stretch")
         c2.vega_lite_chart(psnr_chart(history), width="stretch")
     if frames:
         st.subheader(t("train.filmstrip"))
