@@ -24,10 +24,15 @@ def relabel_choices():
             st.session_state[key] = st.session_state[key]
 
 
+def switched():
+    links.chosen()  # the person's choice: kept across pages (ui/links.py: language)
+    relabel_choices()
+
+
 if links.language():  # lang=… from the URL: a link's language, or Back and Forward across a switch
     relabel_choices()
 lang = st.sidebar.selectbox("Language / 言語", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang",
-                            on_change=relabel_choices)
+                            on_change=switched)
 t = i18n.translator(lang)
 links.copy_button(t)  # every page's "Copy link", in the sidebar under the language
 

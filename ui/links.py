@@ -34,6 +34,9 @@ WRITTEN = "_links_written"    # the query this session last wrote, or found alre
 VIEW = "_links_view"          # the page's settings at its last full run, and as it opens without a link
 PENDING = "_links_pending"    # a link's values a page validates later (the anomaly threshold)
 BAD_LANG = "_links_bad_lang"  # a lang=… the switch could not take, named by the page
+KEPT_LANG = "_links_lang"     # the language of the session's last full run, kept outside the switch's widget state
+CHOSEN = "_links_chosen"      # the language switch was used in this run
+PAGE_HASH = "_links_hash"     # the page the session's last run asked for (app.py, before the navigation)
 LANG = "lang"                 # the language switch's key and the URL's
 MAX_SHOWN = 40                # characters of a bad value quoted back in the notice
 
@@ -209,20 +212,39 @@ class Link:
 
 
 def language() -> bool:
-    """app.py, before the language switch is made: on a session's first run, and on Back and Forward, the URL's
-    lang=… (none: the default) sets it. True when that changed the language of a running session."""
+    """app.py, before the language switch is made: on a session's first run the URL's lang=… sets it, and on
+    Back and Forward a lang=… the URL names. (A URL without one keeps the language: the browser's own entry
+    for a page just switched to has no query at all.) True when that changed the language of a running
+    session.
+
+    On a switch of page the session's language is set again from its last run, unless the person just chose
+    one (`chosen`, the switch's on_change): the browser sends no widget states with such a switch from home
+    opened at "/", and the switch would fall back to English."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
     ss = st.session_state
-    history = LANG in ss and _history_navigation()
-    if LANG in ss and not history:
-        return False
-    raw = st.query_params.get(LANG)
+    chosen = ss.pop(CHOSEN, False)
+    first = LANG not in ss and KEPT_LANG not in ss
+    page = getattr(get_script_run_ctx(), "page_script_hash", None)
+    moved, ss[PAGE_HASH] = ss.get(PAGE_HASH, page) != page, page
+    history = not first and _history_navigation()
+    raw = st.query_params.get(LANG) if first or history else None
     if raw is not None and raw not in i18n.LANGUAGES:
-        ss[BAD_LANG] = raw
+        if first:
+            ss[BAD_LANG] = raw
+        raw = None
+    if raw is None:
+        if moved and not chosen and KEPT_LANG in ss:
+            ss[LANG] = ss[KEPT_LANG]
         return False
-    lang = raw or i18n.DEFAULT_LANGUAGE
-    changed = history and ss[LANG] != lang
-    ss[LANG] = lang
+    changed = not first and ss.get(LANG) != raw
+    ss[LANG] = raw
     return changed
+
+
+def chosen():
+    """The language switch's on_change: this run's language is the person's choice."""
+    st.session_state[CHOSEN] = True
 
 
 def restore(page: str, params: Iterable[Param], t) -> Link:
@@ -335,7 +357,7 @@ def finish(params: Iterable[Param], shown: dict | None = None, partial: bool = F
         base = at_defaults(params)
     ss[VIEW] = (want, base)
     target = {} if want == base else dict(want)
-    lang = ss.get(LANG, i18n.DEFAULT_LANGUAGE)
+    lang = ss[KEPT_LANG] = ss.get(LANG, i18n.DEFAULT_LANGUAGE)
     if lang != i18n.DEFAULT_LANGUAGE:
         target[LANG] = lang
     qp = st.query_params
