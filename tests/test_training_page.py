@@ -86,3 +86,22 @@ def test_look_inside_a_shipped_model_layer_by_layer():
     at.select_slider(key="tr_layer").set_value("code_128d").run()
     assert not at.exception
     assert any("bottleneck" in m.value for m in at.markdown)
+
+
+def test_mnist_found_offline_is_offered_and_its_loss_is_drawn_within_the_epoch(monkeypatch):
+    """Where MNIST's training set is on the machine the page offers it (here a small stand-in for it), and
+    on it the loss is reported every 100 batches as well as every epoch."""
+    from core import data
+
+    x = np.repeat(data.load_sample()[0][:100], 17, axis=0)  # 1,700 digits: 106 batches of 16
+    monkeypatch.setattr(data, "offline_mnist", lambda: "a test stand-in")
+    monkeypatch.setattr(data, "load_mnist", lambda path=None: (((x, np.zeros(len(x), np.uint8)), (x, x)), "stand-in"))
+    at = open_page("training")
+    assert "a test stand-in" in at.radio(key="tr_data").options[1]
+    at.radio(key="tr_data").set_value("mnist").run()
+    at.slider(key="tr_epochs").set_value(1).run()
+    at.select_slider(key="tr_batch").set_value(16).run()
+    at.button(key="tr_start_button").click().run()
+    training = finish(at)
+    assert training.state == "done" and len(training.x_train) == 1_700 and len(training.x_val) == 10_000
+    assert [b["step"] for b in training.batches] == [100]
