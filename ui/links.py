@@ -260,6 +260,7 @@ def restore(page: str, params: Iterable[Param], t) -> Link:
     history = _history_navigation()
     if not (entered or history):
         return Link(t)
+    ss[PENDING] = {}
     query = st.query_params.to_dict()
     bad_lang = ss.pop(BAD_LANG, None)
     if not history and (not query or query == ss.get(WRITTEN)):
