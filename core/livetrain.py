@@ -14,9 +14,11 @@ cross-entropy (the training loss) and PSNR, with Gaussian noise 0.5 drawn once f
 """
 from __future__ import annotations
 
+import atexit
 import inspect
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -62,6 +64,19 @@ def bce(clean, recon) -> np.ndarray:
     p = np.clip(np.asarray(recon, np.float32), 1e-7, 1 - 1e-7)
     y = np.asarray(clean, np.float32)
     return -(y * np.log(p) + (1 - y) * np.log1p(-p)).reshape(len(y), -1).mean(axis=1)
+
+
+_alive: "weakref.WeakSet[LiveTraining]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_at_exit():
+    """Stop every training still running when the process ends, and let it leave its batch: TensorFlow
+    aborts the whole process when a daemon thread is cut off inside one of its calls."""
+    for job in list(_alive):
+        job.stop()
+    for job in list(_alive):
+        job.join(60)
 
 
 class LiveTraining:
@@ -128,6 +143,7 @@ class LiveTraining:
             raise RuntimeError(f"this training was started already (it is {self.state})")
         self.started_at = time.time()
         self.state = "queued" if self.slot is not None else "running"
+        _alive.add(self)
         self._thread.start()
         return self
 

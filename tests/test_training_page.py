@@ -40,7 +40,9 @@ def test_your_own_autoencoder_shows_its_size_and_refuses_one_over_the_cap():
 
 def test_two_epochs_fill_the_curves_and_the_filmstrip_then_it_joins_the_denoising_page():
     at = open_page("training")
+    at.radio(key="tr_start").set_value("seed_ae").run()  # the seed's model: ~2 s an epoch on 5,000 digits
     at.slider(key="tr_epochs").set_value(2).run()
+    at.run()  # AppTest: a click right after a change of model is sent against the old widget ids
     at.button(key="tr_start_button").click().run()
     assert not at.exception
     training = finish(at)
@@ -63,13 +65,16 @@ def test_two_epochs_fill_the_curves_and_the_filmstrip_then_it_joins_the_denoisin
 
 def test_stop_stops_the_thread_and_keeps_the_model():
     at = open_page("training")
+    at.radio(key="tr_start").set_value("seed_ae").run()
     at.slider(key="tr_epochs").set_value(20).run()
+    at.run()  # AppTest: a click right after a change of model is sent against the old widget ids
     at.button(key="tr_start_button").click().run()
     run = at.session_state["tr_run"]
     for _ in range(600):  # until the first epoch is done
         if run.training.history:
             break
         run.training.join(0.2)
+    at.run()
     at.button(key="tr_stop").click().run()
     training = finish(at, 120)
     assert training.state == "stopped" and not training.is_alive() and len(training.history) < 20
@@ -99,8 +104,10 @@ def test_mnist_found_offline_is_offered_and_its_loss_is_drawn_within_the_epoch(m
     at = open_page("training")
     assert "a test stand-in" in at.radio(key="tr_data").options[1]
     at.radio(key="tr_data").set_value("mnist").run()
+    at.radio(key="tr_start").set_value("seed_ae").run()
     at.slider(key="tr_epochs").set_value(1).run()
     at.select_slider(key="tr_batch").set_value(16).run()
+    at.run()  # AppTest: a click right after a change of model is sent against the old widget ids
     at.button(key="tr_start_button").click().run()
     training = finish(at)
     assert training.state == "done" and len(training.x_train) == 1_700 and len(training.x_val) == 10_000

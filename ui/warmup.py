@@ -9,6 +9,7 @@ them) out of the garbage collector's sight, so Python's own collections stay che
 """
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import threading
@@ -22,6 +23,7 @@ _ready = {part: threading.Event() for part in ORDER}
 _import_lock = threading.Lock()
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
+_stopping = threading.Event()
 
 
 def import_heavy() -> None:
@@ -95,6 +97,8 @@ def _run(delay: float) -> None:
         import_heavy()
         for part, fill in (("denoising", _denoising), ("latent_space", _latent_space),
                            ("your_digit", _your_digit), ("anomaly", _anomaly)):
+            if _stopping.is_set():
+                return
             try:
                 fill()
             except Exception:  # a missing or damaged model: its page says so itself, in words
@@ -120,6 +124,15 @@ def start(delay: float = 0.0) -> bool:
         add_script_run_ctx(_thread, get_script_run_ctx())
         _thread.start()
         return True
+
+
+@atexit.register
+def _stop_at_exit():
+    """A process that ends mid-warm-up (Ctrl-C, a short test run) lets the current step finish: TensorFlow
+    aborts the whole process when a daemon thread is cut off inside one of its calls."""
+    _stopping.set()
+    if _thread is not None:
+        _thread.join(120)
 
 
 def ready(part: str) -> bool:
