@@ -40,11 +40,5 @@ links.copy_button(t)  # every page's "Copy link", in the sidebar under the langu
 pages = [st.Page(ROOT / "pages" / "home.py", title=t("page.home.title"), icon=":material/home:", default=True)]
 pages += [st.Page(ROOT / "pages" / f"{slug}.py", title=t(f"page.{slug}.title"), icon=icon, url_path=slug)
           for slug, icon in i18n.available_pages(ROOT)]
-current = st.navigation(pages)
-if current.url_path:  # every page but home needs TensorFlow, warmed once per process in the background
-    warmup.start()
-    if not warmup.ready(current.url_path):
-        with st.spinner(t("warmup.spinner")):
-            warmup.wait(current.url_path)
-current.run()
-warmup.start(delay=0.5)  # home: only once its own run is done, so the first page anyone sees is not slowed
+st.navigation(pages).run()  # a page waits for its part of the warm-up itself (ui.page.setup)
+warmup.start(delay=0.5)  # after home's run too, so the first page anyone sees is not slowed by it

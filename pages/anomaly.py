@@ -5,7 +5,7 @@ import streamlit as st
 from core import anomaly, data, pretrained
 from ui import jobs, links, models, page
 
-t = page.setup()
+t = page.setup("anomaly")  # waits for its warm-up part
 ss = st.session_state
 SHOWN = 10  # digits in each "surprises" strip
 

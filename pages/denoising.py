@@ -7,7 +7,7 @@ import streamlit as st
 from core import data, pretrained
 from ui import links, models, page
 
-t = page.setup()
+t = page.setup("denoising")  # waits for its warm-up part
 MAX_DIGITS = 50
 
 SEED_CODE = """\

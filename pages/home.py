@@ -7,7 +7,7 @@ from core import i18n, pretrained
 from ui import links, page
 
 ROOT = Path(__file__).resolve().parent.parent
-t = page.setup()
+t = page.setup(None)  # home never imports TensorFlow
 
 st.title(t("home.title"))
 st.markdown(t("home.lead"))

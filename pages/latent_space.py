@@ -5,7 +5,7 @@ import streamlit as st
 from core import latent, pretrained
 from ui import links, models, page
 
-t = page.setup()
+t = page.setup("latent_space")  # waits for its warm-up part
 ss = st.session_state
 Z_LIMIT = 4.0  # the sliders' range: the prior N(0, I) puts 99.99 % of its mass within ±4
 

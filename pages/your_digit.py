@@ -7,7 +7,7 @@ import streamlit as st
 from core import data, grids, preprocess, pretrained
 from ui import links, models, page
 
-t = page.setup()
+t = page.setup("your_digit")  # waits for its warm-up part
 ss = st.session_state
 
 LIMITS = dict(limit_mb=preprocess.MAX_BYTES // 2**20, megapixels=f"{preprocess.MAX_PIXELS / 1e6:g}",

@@ -99,10 +99,14 @@ def _run(delay: float) -> None:
                            ("your_digit", _your_digit), ("anomaly", _anomaly)):
             if _stopping.is_set():
                 return
-            try:
-                fill()
-            except Exception:  # a missing or damaged model: its page says so itself, in words
-                _LOG.warning("warm-up of %s failed", part, exc_info=True)
+            for attempt in (1, 2):
+                try:
+                    fill()
+                    break
+                except Exception:  # a missing or damaged model: its page says so itself, in words
+                    # Seen once in a test run: Keras raised "Only input tensors may be passed as positional
+                    # arguments" here while a page ran other models on another thread. One retry.
+                    _LOG.warning("warm-up of %s failed (attempt %d)", part, attempt, exc_info=True)
             _ready[part].set()
         gc.collect()
         gc.freeze()
