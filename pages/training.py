@@ -172,29 +172,46 @@ else:
     source = "sample"
     st.caption(t("train.data", train=f"{SPLIT:,}", val=f"{SPLIT:,}"))
 
-run = ss.get("tr_run")  # the session's training, if any: a ui.training.SessionTraining
-active = run is not None and run.training.state in ("queued", "running", "paused")
-b1, b2, b3, _ = st.columns([1, 1, 1, 3])
-if b1.button(t("train.start"), icon=":material/play_arrow:", type="primary", disabled=active or not buildable,
-             key="tr_start_button"):
+def start_training():
+    """Start's callback: it runs before the page is drawn again, so the buttons show the new state (Start off,
+    Pause and Stop on) in the same rerun, and a second click can't start a second run."""
+    current = ss.get("tr_run")
+    if current is not None and current.training.state in ("queued", "running", "paused"):
+        return
+    recipe = dict(start=ss.tr_start, settings=settings_of_controls() if ss.tr_start == "yours" else {},
+                  noise=ss.tr_noise, epochs=ss.tr_epochs, batch_size=ss.tr_batch, learning_rate=ss.tr_lr)
+    source = ss.get("tr_data", "sample") if data.offline_mnist() else "sample"
     try:
         x_train, x_val = training_digits(source)
     except data.DataUnavailable as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
-    ss.tr_run = run = training.start(builder_for(start, settings), (x_train, x_val), noise=noise, epochs=epochs,
-                                     batch_size=batch, learning_rate=lr,
-                                     report_every=REPORT_EVERY if source == "mnist" else None)
-    ss.tr_recipe = dict(start=start, settings=settings, noise=noise, epochs=epochs, batch_size=batch,
-                        learning_rate=lr)
-    active = True
+        ss.tr_problem = str(exc)
+        return
+    ss.tr_run = training.start(builder_for(recipe["start"], recipe["settings"]), (x_train, x_val),
+                               noise=recipe["noise"], epochs=recipe["epochs"], batch_size=recipe["batch_size"],
+                               learning_rate=recipe["learning_rate"],
+                               report_every=REPORT_EVERY if source == "mnist" else None)
+    ss.tr_recipe = recipe
+
+
+def control(action):
+    run = ss.get("tr_run")
+    if run is not None:
+        getattr(run.training, action)()
+
+
+run = ss.get("tr_run")  # the session's training, if any: a ui.training.SessionTraining
+active = run is not None and run.training.state in ("queued", "running", "paused")
+b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+b1.button(t("train.start"), icon=":material/play_arrow:", type="primary", disabled=active or not buildable,
+          key="tr_start_button", on_click=start_training)
+if "tr_problem" in ss:
+    st.error(ss.pop("tr_problem"), icon=":material/error:")
 if active and run.training.state == "paused":
-    if b2.button(t("train.resume"), icon=":material/play_circle:", key="tr_resume"):
-        run.training.resume()
-elif b2.button(t("train.pause"), icon=":material/pause:", disabled=not active, key="tr_pause"):
-    run.training.pause()
-if b3.button(t("train.stop"), icon=":material/stop:", disabled=not active, key="tr_stop"):
-    run.training.stop()
+    b2.button(t("train.resume"), icon=":material/play_circle:", key="tr_resume", on_click=control, args=("resume",))
+else:
+    b2.button(t("train.pause"), icon=":material/pause:", disabled=not active, key="tr_pause", on_click=control,
+              args=("pause",))
+b3.button(t("train.stop"), icon=":material/stop:", disabled=not active, key="tr_stop", on_click=control, args=("stop",))
 
 
 @st.fragment(run_every=1.0 if active else None)
