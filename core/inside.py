@@ -66,3 +66,28 @@ def _batch(images) -> np.ndarray:
     if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
         raise ValueError(f"images must be floats (N, 28, 28, 1), not {np.shape(images)}")
     return x
+
+
+def compare(model, clean, noisy) -> list[dict]:
+    """Every layer's output for one digit, clean and noisy, side by side: the look-inside view's maths.
+
+    Per layer: name, kind (the layer's class), shape, code (is it the bottleneck), change (how far the noisy
+    output lies from the clean one, relative to the clean one's size: a layer that shrinks it threw noise
+    away), clean and noisy outputs (one digit's), and vmax (per channel, the larger of the two, so both
+    can be drawn on one scale; None for dense outputs)."""
+    clean_out = layer_outputs(model, clean)
+    noisy_out = dict(layer_outputs(model, noisy))
+    try:
+        code = code_layer(model)
+    except ValueError:
+        code = None
+    kinds = {layer.name: type(layer).__name__ for layer in model.layers}
+    out = []
+    for name, a in clean_out:
+        a, b = a[0], noisy_out[name][0]
+        vmax = (np.maximum(np.abs(a).reshape(-1, a.shape[-1]).max(0), np.abs(b).reshape(-1, b.shape[-1]).max(0))
+                if a.ndim == 3 else None)
+        out.append({"name": name, "kind": kinds.get(name, ""), "shape": a.shape, "code": name == code,
+                    "change": float(np.linalg.norm(b - a) / max(np.linalg.norm(a), 1e-9)),
+                    "clean": a, "noisy": b, "vmax": vmax})
+    return out

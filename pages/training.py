@@ -1,6 +1,5 @@
 """Training bench: build an autoencoder, watch it learn live, look inside it, take it home."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -55,30 +54,18 @@ def training_digits(source: str):
 
 
 def inside_maps_of(model, index: int) -> list[dict]:
-    """Every layer's output for test digit `index`, clean and with Gaussian noise 0.5, drawn for the page:
-    feature maps as channel grids on a shared scale, dense outputs as values."""
+    """core.inside.compare for test digit `index`, clean and with Gaussian noise 0.5, drawn for the page:
+    feature maps as channel grids on their shared scale (the first INSIDE_CHANNELS), dense outputs as values."""
     x = data.to_float(models.test_digits()[0][index:index + 1])
-    noisy = data.add_noise(x, 0.5, "gaussian", seed=index)
-    clean_out = inside.layer_outputs(model, x)
-    noisy_out = dict(inside.layer_outputs(model, noisy))
-    try:
-        code = inside.code_layer(model)
-    except ValueError:
-        code = None
-    kinds = {layer.name: type(layer).__name__ for layer in model.layers}
     maps = []
-    for name, a in clean_out:
-        a, b = a[0], noisy_out[name][0]
-        entry = {"name": name, "kind": kinds.get(name, ""), "shape": " × ".join(map(str, a.shape)), "code": name == code,
-                 "change": float(np.linalg.norm(b - a) / max(np.linalg.norm(a), 1e-9))}
-        if a.ndim == 3:
-            a, b = a[..., :INSIDE_CHANNELS], b[..., :INSIDE_CHANNELS]
-            vmax = np.maximum(np.abs(a).reshape(-1, a.shape[-1]).max(0), np.abs(b).reshape(-1, b.shape[-1]).max(0))
-            entry["clean"] = {"png": models.png(grids.channels(a, vmax)), "values": None}
-            entry["noisy"] = {"png": models.png(grids.channels(b, vmax)), "values": None}
-        else:
-            entry["clean"] = {"png": None, "values": a.ravel()[:256].tolist()}
-            entry["noisy"] = {"png": None, "values": b.ravel()[:256].tolist()}
+    for layer in inside.compare(model, x, data.add_noise(x, 0.5, "gaussian", seed=index)):
+        entry = {k: layer[k] for k in ("name", "kind", "code", "change")}
+        entry["shape"] = " × ".join(map(str, layer["shape"]))
+        for side in ("clean", "noisy"):
+            out = layer[side]
+            entry[side] = ({"png": models.png(grids.channels(out[..., :INSIDE_CHANNELS],
+                                                              layer["vmax"][:INSIDE_CHANNELS])), "values": None}
+                           if layer["vmax"] is not None else {"png": None, "values": out.ravel()[:256].tolist()})
         maps.append(entry)
     return maps
 
@@ -159,17 +146,15 @@ if buildable:
 # ─── 2. Train ────────────────────────────────────────────────────────────────────────────────────────
 st.header(t("train.train"))
 c1, c2, c3, c4 = st.columns(4)
-noise = c1.radio(t("train.noise"), ("gaussian_0.5", "blind"), key="tr_noise",
-                 format_func=lambda n: t(f"train.noise.{n}"))
-epochs = c2.slider(t("train.epochs"), *builders.EPOCHS_RANGE, 10, key="tr_epochs")
-batch = c3.select_slider(t("train.batch"), BATCH_CHOICES, 64, key="tr_batch")
-lr = c4.select_slider(t("train.lr"), LR_CHOICES, 1e-3, key="tr_lr", format_func=lambda v: f"{v:g}")
+c1.radio(t("train.noise"), ("gaussian_0.5", "blind"), key="tr_noise", format_func=lambda n: t(f"train.noise.{n}"))
+c2.slider(t("train.epochs"), *builders.EPOCHS_RANGE, 10, key="tr_epochs")
+c3.select_slider(t("train.batch"), BATCH_CHOICES, 64, key="tr_batch")
+c4.select_slider(t("train.lr"), LR_CHOICES, 1e-3, key="tr_lr", format_func=lambda v: f"{v:g}")
 found = data.offline_mnist()
 if found:  # MNIST's training set is on this machine: offer it, with the loss reported within each epoch
-    source = st.radio(t("train.data_choice"), ("sample", "mnist"), horizontal=True, key="tr_data",
-                      format_func=lambda d: t(f"train.data.{d}", where=found))
+    st.radio(t("train.data_choice"), ("sample", "mnist"), horizontal=True, key="tr_data",
+             format_func=lambda d: t(f"train.data.{d}", where=found))
 else:
-    source = "sample"
     st.caption(t("train.data", train=f"{SPLIT:,}", val=f"{SPLIT:,}"))
 
 def start_training():
