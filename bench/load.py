@@ -17,14 +17,26 @@ sends a click: the button's id with trigger_value=True, once), each time reading
 --job-timeout) and watching its progress bar: "Queued: … Waiting S s" while the server-wide job cap holds it,
 "Step k of n" while it trains, and the "… steps in … s" caption when the race finished. Job sessions' runs
 are not in the slider table: that table says whether the others' sliders stay quick while a job runs.
+
+Behind a load balancer (deploy/serve.sh): each session's replica is read from the sticky cookie
+(--sticky-cookie, LAB as deploy/haproxy.cfg sets it) and the report counts sessions per replica. When a
+session's websocket drops, it does what Streamlit's browser client does: polls /_stcore/health, reopens the
+websocket with its cookies (the proxy sends it to a live replica), and sends its next rerun with every
+widget state it holds. (The browser keeps showing the old page until the student's next move; this client
+moves at once.) The report gives each such failover: from and to which replica, seconds from the drop to
+that first run answered on the new replica, and the error that ended the old connection. --kill PIDFILE --kill-after S sends SIGKILL to that process
+S seconds after the run starts: a replica dying mid-class.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+import email.message
 import hashlib
 import http.cookiejar
+import os
+import signal
 import json
 import random
 import re
@@ -115,6 +127,10 @@ class Result:
     rss_max_mb: float | None = None
     rss_last_mb: float | None = None
     jobs: JobStats = dataclasses.field(default_factory=JobStats)
+    replicas: dict = dataclasses.field(default_factory=dict)   # session → sticky cookie's value at its start
+    failovers: list = dataclasses.field(default_factory=list)  # one dict per dropped and re-made connection
+    fault_moves: list = dataclasses.field(default_factory=list)  # sessions that never dropped: moves after a kill
+    killed: dict = dataclasses.field(default_factory=dict)     # {"pid", "at"} when --kill fired
 
     @property
     def moves(self) -> int:
@@ -127,6 +143,16 @@ class Result:
     @property
     def unchanged(self) -> int:
         return sum(p.unchanged for p in self.pages.values())
+
+
+class _Answer:
+    """The websocket handshake's answer, shaped as CookieJar.extract_cookies reads a urllib response."""
+
+    def __init__(self, headers: email.message.Message):
+        self.headers = headers
+
+    def info(self):
+        return self.headers
 
 
 def user_key(widget_id: str) -> str:
@@ -193,6 +219,9 @@ class Session:
     async def connect(self):
         # GET "/" first, as a browser does: it sets the XSRF cookie, and a sticky load balancer's cookie.
         await asyncio.to_thread(lambda: self.http.open(self.url + "/", timeout=self.timeout).read())
+        await self.open_socket()
+
+    async def open_socket(self):
         cookies = {c.name: c.value for c in self.jar}
         xsrf = cookies.get("_streamlit_xsrf", "PLACEHOLDER_AUTH_TOKEN")
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
@@ -200,10 +229,37 @@ class Session:
         self.ws = await connect(
             re.sub(r"^http", "ws", self.url) + "/_stcore/stream", subprotocols=["streamlit", xsrf],
             additional_headers=headers, max_size=None, ping_interval=None, open_timeout=self.timeout)
+        # A load balancer may (re)assign the replica in the websocket handshake's answer: keep its cookie.
+        answer = email.message.Message()
+        for value in self.ws.response.headers.get_all("Set-Cookie"):
+            answer["Set-Cookie"] = value
+        self.jar.extract_cookies(_Answer(answer), urllib.request.Request(self.url + "/_stcore/stream"))
+
+    def cookie(self, name: str) -> str:
+        return next((c.value for c in self.jar if c.name == name), "")
+
+    async def reconnect(self, give_up: float) -> dict:
+        """What Streamlit's client does when its websocket drops: poll /_stcore/health until the server
+        answers, reopen the websocket (same cookies); then the next rerun, with the widget states it holds.
+        Returns that rerun. give_up: perf_counter time after which the last error is raised."""
+        await self.close()
+        while True:
+            try:
+                await asyncio.to_thread(lambda: self.http.open(self.url + "/_stcore/health", timeout=5).read())
+                await self.open_socket()  # no GET "/": the browser keeps its page, it only reconnects
+                return await self.rerun()
+            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException):
+                if time.perf_counter() > give_up:
+                    raise
+                await self.close()
+                await asyncio.sleep(0.5)
 
     async def close(self):
         if self.ws is not None:
-            await self.ws.close()
+            try:
+                await self.ws.close()
+            except (OSError, websockets.exceptions.WebSocketException):
+                pass  # already gone
 
     async def rerun(self, fragment_id: str = "", timeout: float | None = None, on_element=None) -> dict:
         """Send a rerun with every widget state we hold; read until the run (not one cut short for a
@@ -360,24 +416,45 @@ class Session:
 
 async def one_session(i: int, url: str, page: str, result: Result, seconds: float, home_seconds: float,
                       stagger: float, think: float, timeout: float, fetch_media: bool, seed: int,
-                      wrong_widget_id: bool, moving: list):
+                      wrong_widget_id: bool, moving: list, sticky_cookie: str = "LAB"):
     stats = result.pages.setdefault(page, PageStats())
     rng = random.Random(seed * 1000 + i)
     await asyncio.sleep(i * stagger)
     s = Session(url, timeout, fetch_media)
+    dropped = False
+
+    async def survive(call):
+        """call() → its run; if the connection drops, the run the browser's reconnect gets instead."""
+        nonlocal dropped
+        try:
+            return await call()
+        except (OSError, websockets.exceptions.WebSocketException) as e:  # the server (or its replica) went
+            dropped, t0, before = True, time.perf_counter(), s.cookie(sticky_cookie)
+            r = await s.reconnect(give_up=t0 + timeout)
+            result.failovers.append({"session": i, "page": page, "from": before, "to": s.cookie(sticky_cookie),
+                                     "seconds": time.perf_counter() - t0, "error": f"{type(e).__name__}: {e}"[:200],
+                                     "exceptions": r["exceptions"]})
+            return dict(r, failover=True)
+
     try:
         await s.connect()
-        home = await s.open("")
+        result.replicas[i] = s.cookie(sticky_cookie)
+        home = await survive(lambda: s.open(""))
         result.home.append(home["seconds"])
         await asyncio.sleep(home_seconds)
-        first = await s.open(page)
+        first = await survive(lambda: s.open(page))
         stats.first_visits.append(first["seconds"])
         stats.tally(first)
         start = time.perf_counter()
         moving[0] = min(moving[0], start)
         while time.perf_counter() < start + seconds:
-            r = await s.move(page, rng, wrong_widget_id)
+            r = await survive(lambda: s.move(page, rng, wrong_widget_id))
+            if r.get("failover"):  # the move was lost with the connection; the page was drawn again
+                stats.tally(r)
+                continue
             result.move_ends.append(time.perf_counter())
+            if result.killed and not dropped:
+                result.fault_moves.append(r["seconds"])
             stats.moves.append(r["seconds"])
             stats.tally(r)
             if not r["changed"]:
@@ -464,23 +541,36 @@ async def sample_rss(pid: int, result: Result):
         await asyncio.sleep(0.5)
 
 
+async def kill_later(pidfile: str, after: float, result: Result):
+    """SIGKILL the process whose pid is in `pidfile`, `after` seconds from now: a replica dying mid-run."""
+    await asyncio.sleep(after)
+    pid = int(Path(pidfile).read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    result.killed = {"pid": pid, "at": time.perf_counter()}
+
+
 async def run(url: str, sessions: int = 1, seconds: float = 10, pages=("denoising",), home_seconds: float = 0,
               stagger: float = 0, think: float = 0, pid: int | None = None, timeout: float = 60,
               fetch_media: bool = True, seed: int = 0, wrong_widget_id: bool = False, jobs: int = 0,
-              job_steps: int = 200, job_timeout: float = 600) -> Result:
+              job_steps: int = 200, job_timeout: float = 600, sticky_cookie: str = "LAB",
+              kill: str | None = None, kill_after: float = 0) -> Result:
     """Run `sessions` sessions against a running server; session i drives pages[i % len(pages)]; and `jobs`
     job sessions pressing the ResNet race (job_steps steps, each run given job_timeout s), in result.jobs.
-    wrong_widget_id (for the test): every move names an id the page does not have."""
+    wrong_widget_id (for the test): every move names an id the page does not have. kill: a pid file whose
+    process gets SIGKILL kill_after seconds into the run."""
     result = Result()
     moving = [float("inf"), 0.0]
     sampler = asyncio.create_task(sample_rss(pid, result)) if pid else None
+    killer = asyncio.create_task(kill_later(kill, kill_after, result)) if kill else None
     try:
         await asyncio.gather(*(one_session(i, url, pages[i % len(pages)], result, seconds, home_seconds, stagger,
-                                           think, timeout, fetch_media, seed, wrong_widget_id, moving)
+                                           think, timeout, fetch_media, seed, wrong_widget_id, moving, sticky_cookie)
                                for i in range(sessions)),
                              *(job_session(i, url, result, seconds, home_seconds, stagger, timeout, job_timeout,
                                            job_steps, fetch_media) for i in range(jobs)))
     finally:
+        if killer and not killer.done():
+            killer.cancel()
         if sampler:
             sampler.cancel()
             result.rss_last_mb = rss_mb(pid) or result.rss_last_mb
@@ -550,6 +640,23 @@ def report(r: Result) -> str:
               f"media: {r.media_fetched} fetched, {r.media_failed} failed"]
     if r.rss_max_mb is not None:
         lines.append(f"server RSS: max {r.rss_max_mb:.0f} MB, at the end {r.rss_last_mb:.0f} MB")
+    if any(r.replicas.values()):
+        counts = {}
+        for name in r.replicas.values():
+            counts[name or "(no cookie)"] = counts.get(name or "(no cookie)", 0) + 1
+        lines.append("replicas (sticky cookie at the start): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if r.killed:
+        lines.append(f"killed pid {r.killed['pid']}; sessions that kept their connection: {len(r.fault_moves)} "
+                     f"moves after the kill, p50 {ms(r.fault_moves, .5).strip()} ms, p95 {ms(r.fault_moves, .95).strip()} "
+                     f"ms, max {ms(r.fault_moves, 1).strip()} ms")
+    if r.failovers:
+        secs = [f["seconds"] for f in r.failovers]
+        moved = {}
+        for f in r.failovers:
+            moved[f"{f['from']} → {f['to']}"] = moved.get(f"{f['from']} → {f['to']}", 0) + 1
+        lines.append(f"failovers: {len(r.failovers)} sessions ({', '.join(f'{k}: {v}' for k, v in moved.items())}); "
+                     f"drop → first run answered on the new replica: {pct(secs, .5):.2f} s median, {max(secs):.2f} s max; exceptions "
+                     f"after: {sum(len(f['exceptions']) for f in r.failovers)}; first error: {r.failovers[0]['error']}")
     if r.jobs.home or r.jobs.presses:
         lines += report_jobs(r.jobs)
     return "\n".join(lines)
@@ -576,6 +683,9 @@ def main(argv=None):
     p.add_argument("--job-steps", type=int, default=200, help="the race's training steps (50..400, step 50)")
     p.add_argument("--job-timeout", type=float, default=600, help="seconds one job run may take (not --timeout)")
     p.add_argument("--json", help="write the raw results here")
+    p.add_argument("--sticky-cookie", default="LAB", help="the load balancer's cookie naming the replica")
+    p.add_argument("--kill", metavar="PIDFILE", help="SIGKILL the process in PIDFILE (e.g. a replica) mid-run")
+    p.add_argument("--kill-after", type=float, default=30, help="seconds into the run for --kill")
     a = p.parse_args(argv)
     pages = [x.strip() for x in a.pages.split(",") if x.strip()]
     if unknown := set(pages) - set(SLIDERS):
@@ -591,7 +701,8 @@ def main(argv=None):
         for k in range(a.rounds):
             r = asyncio.run(run(url, a.sessions, a.seconds, pages, a.home_seconds, a.stagger, a.think, pid,
                                 a.timeout, a.media, a.seed + k, jobs=a.jobs, job_steps=a.job_steps,
-                                job_timeout=a.job_timeout))
+                                job_timeout=a.job_timeout, sticky_cookie=a.sticky_cookie,
+                                kill=a.kill if k == 0 else None, kill_after=a.kill_after))
             results.append(r)
             print(f"\nround {k + 1}/{a.rounds}\n" + report(r) if a.rounds > 1 else "\n" + report(r))
         if a.rounds > 1 and pid:

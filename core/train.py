@@ -108,6 +108,14 @@ def evaluate(model, x_test_uint8, batch_size: int = 500) -> dict:
     return out
 
 
+def measure(r: Recipe, model, sample, labels) -> dict:
+    """Every figure the manifest records for a model of recipe `r`, on the given test digits."""
+    return (evaluate_classifier(model, sample, labels) if r.task == "classify" else
+            evaluate_vae(model, sample, labels, r.digits) if r.task == "vae" else
+            evaluate_one_class(model, "geometric", sample, labels, r.digits) if r.task == "geometric" else
+            evaluate(model, sample))
+
+
 def _versions() -> dict:
     import keras
     import tensorflow as tf
@@ -270,17 +278,13 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
 
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.weights.h5"
-    # A compiled model's save_weights stores the optimizer's moments too: two thirds of the file, and the
-    # app never resumes training. An uncompiled copy with the same weights is saved instead.
-    bare = r.build()
-    bare.set_weights(model.get_weights())
-    bare.save_weights(weights)
+    from core.pretrained import load_manifest, sha256, write_weights
+
+    write_weights(model, weights)  # lean: no optimizer variables, compressed
     print(f"[{name}] trained in {train_seconds:.0f} s; measuring on the shipped test digits", flush=True)
     # Metrics are measured on the shipped sample when it exists, so tests and app see the same digits.
     sample, labels = data.load_sample() if data.SAMPLE_PATH.exists() else (x_test_u8, y_test)
     sample, labels = sample[:eval_images], labels[:eval_images]
-    from core.pretrained import load_manifest, sha256
-
     entry = {
         "file": weights.name, "sha256": sha256(weights), "recipe": name, "description": r.description,
         "options": {"epochs": epochs, "batch_size": batch_size, "loss": r.loss,
@@ -297,10 +301,7 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         "train_seconds": round(train_seconds, 1), "versions": _versions(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "eval": {"images": int(len(sample)), "noise_seed": EVAL_SEED},
-        "metrics": (evaluate_classifier(model, sample, labels) if r.task == "classify" else
-                    evaluate_vae(model, sample, labels, r.digits) if r.task == "vae" else
-                    evaluate_one_class(model, "geometric", sample, labels, r.digits) if r.task == "geometric" else
-                    evaluate(model, sample)),
+        "metrics": measure(r, model, sample, labels),
     }
     manifest_path = out / "manifest.json"
     with open(out / ".manifest.lock", "w") as lock:  # two trainings may finish at the same moment
