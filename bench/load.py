@@ -128,6 +128,7 @@ class Result:
     rss_last_mb: float | None = None
     jobs: JobStats = dataclasses.field(default_factory=JobStats)
     replicas: dict = dataclasses.field(default_factory=dict)   # session → sticky cookie's value at its start
+    replicas_end: dict = dataclasses.field(default_factory=dict)  # … and at its end
     failovers: list = dataclasses.field(default_factory=list)  # one dict per dropped and re-made connection
     fault_moves: list = dataclasses.field(default_factory=list)  # sessions that never dropped: moves after a kill
     killed: dict = dataclasses.field(default_factory=dict)     # {"pid", "at"} when --kill fired
@@ -470,6 +471,7 @@ async def one_session(i: int, url: str, page: str, result: Result, seconds: floa
     finally:
         result.media_fetched += s.media_fetched
         result.media_failed += s.media_failed
+        result.replicas_end[i] = s.cookie(sticky_cookie)
         await s.close()
 
 
@@ -644,7 +646,10 @@ def report(r: Result) -> str:
         counts = {}
         for name in r.replicas.values():
             counts[name or "(no cookie)"] = counts.get(name or "(no cookie)", 0) + 1
-        lines.append("replicas (sticky cookie at the start): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        moved = {f["session"] for f in r.failovers}
+        kept = sum(r.replicas_end.get(i) == name for i, name in r.replicas.items() if i not in moved)
+        lines.append("replicas (sticky cookie at the start): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                     + f"; {kept} of {len(r.replicas) - len(moved)} sessions without a failover ended on the replica they began on")
     if r.killed:
         lines.append(f"killed pid {r.killed['pid']}; sessions that kept their connection: {len(r.fault_moves)} "
                      f"moves after the kill, p50 {ms(r.fault_moves, .5).strip()} ms, p95 {ms(r.fault_moves, .95).strip()} "

@@ -180,6 +180,7 @@ def test_two_replicas_keep_their_sessions_and_survive_losing_one(two_replicas):
     assert {f["session"] for f in r.failovers} == on_lab1  # exactly lab1's sessions had to reconnect …
     assert all(f["to"] == "lab2" and f["exceptions"] == [] for f in r.failovers)  # … to lab2, page drawn
     assert len(r.fault_moves) > 0  # lab2's sessions kept moving through the fault
+    assert all(r.replicas_end[i] == "lab2" for i in r.replicas)  # the moved ones now belong to lab2
     logs = (run / "replica2.log").read_text(errors="replace")
     assert "Traceback" not in logs
     # serve.sh starts the dead replica again and HAProxy takes it back once healthy
