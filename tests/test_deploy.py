@@ -19,7 +19,7 @@ import yaml
 from bench import load
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCKERFILE = (ROOT / "Dockerfile").read_text()
+DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
 
 
 def _free_port() -> int:
@@ -35,7 +35,7 @@ def _instruction(name: str, text: str = DOCKERFILE) -> list[str]:
 
 
 def test_dockerfile_is_hadolint_clean():
-    out = subprocess.run(["hadolint", "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(["hadolint", "deploy/Dockerfile"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = DOCKERFILE.splitlines()
     for k, line in enumerate(lines):
@@ -85,13 +85,14 @@ def test_dockerignore_keeps_the_app_and_only_the_app():
 
 
 def test_haproxy_config_is_valid_for_serve_sh_and_for_compose():
-    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
     proxy = compose["services"]["proxy"]
-    assert any(v.startswith("./deploy/haproxy.cfg:") for v in proxy["volumes"])
+    assert any(v.startswith("./haproxy.cfg:") for v in proxy["volumes"])  # beside compose.yaml
     replicas = sorted(s for s in compose["services"] if s != "proxy")
     assert replicas == [f"lab{k}" for k in range(1, len(replicas) + 1)] and len(replicas) >= 2
     assert proxy["environment"] == {f"LAB{k}": f"lab{k}:8501" for k in range(1, len(replicas) + 1)}
-    assert all(compose["services"][r]["build"] == "." for r in replicas)
+    assert all(compose["services"][r]["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
+               for r in replicas)
     assert set(proxy["depends_on"]) == set(replicas)
     for env in ({}, {"LAB2": "127.0.0.1:8602"}, {k: str(v) for k, v in proxy["environment"].items()}):
         out = subprocess.run(["haproxy", "-c", "-f", "deploy/haproxy.cfg"], cwd=ROOT, capture_output=True, text=True,
