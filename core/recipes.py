@@ -82,9 +82,10 @@ RECIPES: dict[str, Recipe] = {
                     "augmentation and dropout; adam with cosine decay, cross-entropy on the labels.",
         epochs=10, batch_size=128, loss="sparse_categorical_crossentropy", learning_rate=1e-3, task="classify"),
     "vae": Recipe(
-        builder="vae",
+        builder="vae", options=dict(refine=1),
         description="Convolutional VAE with a 2-D latent space, for the latent map: all 60,000 training "
-                    "digits, labels unused; adam with cosine decay; loss = summed BCE + KL.",
+                    "digits, labels unused; dense layers of 256 and one full-resolution convolution before the "
+                    "output; adam with cosine decay; loss = summed BCE + KL.",
         epochs=50, batch_size=128, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae"),
 }
 # One-class anomaly models: a VAE that has only ever seen one digit. A 16-d code (not 2) so that it

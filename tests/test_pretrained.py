@@ -120,7 +120,8 @@ def test_vae_target():
     # min, not shipped), must be ≥ 5 nats worse: too long for the suite, so README records the figure.
     vae = MANIFEST["vae"]
     assert vae["metrics"]["neg_elbo"] <= 147.0
-    assert vae["epochs"] == RECIPES["vae"].epochs and vae["params"] == 1_685_317
+    assert vae["epochs"] == RECIPES["vae"].epochs and vae["params"] == 1_694_565
+    assert vae["metrics"]["neg_elbo"] <= 149.05 - 5  # keras.io's, 50 epochs the same way: 149.05 nats
 
 
 def test_one_class_targets():
