@@ -69,12 +69,8 @@ def pending(folder: Path | None = None) -> list[str]:
 
 def compact(name: str, folder: Path | None = None, log=print) -> dict:
     """Rewrite one shipped file lean (see the module's docstring); returns its new manifest entry."""
-    import json
-
     folder = Path(folder) if folder is not None else data.PRETRAINED_DIR
-    manifest_path = folder / "manifest.json"
-    manifest = pretrained.load_manifest(manifest_path)
-    st = pretrained.check(name, manifest, folder)
+    st = pretrained.check(name, folder=folder)
     if not st.ok:
         raise pretrained.PretrainedError(st.problem)
     path, entry, r = folder / st.file, dict(st.entry), RECIPES[name]
@@ -105,8 +101,7 @@ def compact(name: str, folder: Path | None = None, log=print) -> dict:
         "sha256": old_sha, "bytes": old_bytes, "optimizer_variables": old_optimizer, "command": COMMAND,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "largest_metric_change": worst, "bytes_after": path.stat().st_size}
-    manifest[name] = entry
-    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
+    pretrained.record(folder, name, entry)
     log(f"[{name}] {old_bytes / 1e6:.1f} MB → {entry['converted_from']['bytes_after'] / 1e6:.1f} MB; "
         f"weights identical; largest metric change {worst:.3g}")
     return entry

@@ -106,16 +106,12 @@ def python_source(settings, weights_file: str = "yours.weights.h5", title: str |
 
 
 def weights_bytes(model) -> bytes:
-    """The model's weights as a `.weights.h5` file's bytes, without the optimizer's state (a compiled model's
-    save_weights stores Adam's moments too: two thirds of the file, and the loader never needs them)."""
-    import keras
+    """The model's weights as a lean `.weights.h5` file's bytes (core.pretrained.write_weights: without the
+    optimizer's state, which the loader never needs, and compressed)."""
+    from core.pretrained import write_weights
 
-    bare = keras.models.clone_model(model)
-    bare.set_weights(model.get_weights())
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.weights.h5"
-        bare.save_weights(path)
-        return path.read_bytes()
+        return write_weights(model, Path(tmp) / "model.weights.h5").read_bytes()
 
 
 def train_command(settings, noise: str, epochs: int, batch_size: int, learning_rate: float,

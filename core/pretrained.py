@@ -51,6 +51,20 @@ def _folder(folder) -> Path:
     return Path(folder) if folder is not None else data.PRETRAINED_DIR
 
 
+def record(folder, name: str, entry: dict) -> None:
+    """Write `entry` as `name`'s manifest entry in `folder`, under a file lock: two trainings (or a
+    training and a compaction) may finish at the same moment."""
+    import fcntl
+
+    folder = Path(folder)
+    path = folder / "manifest.json"
+    with open(folder / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = load_manifest(path)
+        manifest[name] = entry
+        path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
+
+
 def load_manifest(path: Path | None = None) -> dict:
     path = Path(path) if path is not None else _folder(None) / "manifest.json"
     if not path.exists():

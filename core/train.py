@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import fcntl
-import json
 import math
 import platform
 import sys
@@ -278,7 +276,7 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
 
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name}.weights.h5"
-    from core.pretrained import load_manifest, sha256, write_weights
+    from core.pretrained import record, sha256, write_weights
 
     write_weights(model, weights)  # lean: no optimizer variables, compressed
     print(f"[{name}] trained in {train_seconds:.0f} s; measuring on the shipped test digits", flush=True)
@@ -303,12 +301,8 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         "eval": {"images": int(len(sample)), "noise_seed": EVAL_SEED},
         "metrics": measure(r, model, sample, labels),
     }
+    record(out, name, entry)
     manifest_path = out / "manifest.json"
-    with open(out / ".manifest.lock", "w") as lock:  # two trainings may finish at the same moment
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        manifest = load_manifest(manifest_path)
-        manifest[name] = entry
-        manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2, ensure_ascii=False) + "\n")
     if r.task == "vae":
         m = entry["metrics"]
         print(f"[{name}] test negative ELBO {m['neg_elbo']:.2f} nats" +

@@ -7,14 +7,6 @@ import pytest
 from core import data, pretrained, train
 
 
-@pytest.fixture
-def small_mnist(tmp_path):
-    x, y = data.load_sample()
-    path = tmp_path / "small.npz"
-    np.savez(path, x_train=x[:256], y_train=y[:256], x_test=x[256:384], y_test=y[256:384])
-    return path
-
-
 @pytest.mark.parametrize("name", ["seed_ae", "unet", "unet_global"])
 def test_train_writes_weights_and_a_complete_manifest_entry(name, small_mnist, tmp_path):
     out = tmp_path / "out"

@@ -238,14 +238,6 @@ def test_export_refuses_a_model_it_cannot_write():
         export.python_source({"builder": "digit_classifier"})  # its stroke-width augmentation is the lab's own
 
 
-@pytest.fixture
-def small_mnist(tmp_path):
-    x, y = data.load_sample()
-    path = tmp_path / "small.npz"
-    np.savez(path, x_train=x[:256], y_train=y[:256], x_test=x[256:384], y_test=y[256:384])
-    return path
-
-
 def test_the_shown_command_trains_the_same_recipe_from_the_shell(small_mnist, tmp_path):
     settings = dict(stages=3, filters=(8, 16, 24), bottleneck="dense", code_size=16, skips=True,
                     output_activation="clip")
