@@ -120,6 +120,7 @@ class Result:
     session_errors: list = dataclasses.field(default_factory=list)     # protocol or page: no such slider, …
     media_fetched: int = 0
     media_failed: int = 0
+    media_lost: int = 0             # pictures of a killed replica that its sessions could no longer fetch
     move_seconds: float = 0.0       # wall time from the first move sent to the last one finished
     all_moving: tuple = (0, 0.0)    # (moves finished, seconds) while every session was moving
     windows: list = dataclasses.field(default_factory=list)   # per session: (start, end) of its moves
@@ -215,7 +216,8 @@ class Session:
         self.cache_used: dict[str, int] = {}       # hash → the last run that sent or referred to it
         self.runs = 0
         self.media_seen: set[str] = set()
-        self.media_fetched = self.media_failed = 0
+        self.media_fetched = 0
+        self.media_failures: list[float] = []  # perf_counter of each failed fetch
 
     async def connect(self):
         # GET "/" first, as a browser does: it sets the XSRF cookie, and a sticky load balancer's cookie.
@@ -351,7 +353,7 @@ class Session:
                 await asyncio.to_thread(lambda: self.http.open(self.url + path, timeout=self.timeout).read())
                 self.media_fetched += 1
             except OSError:
-                self.media_failed += 1
+                self.media_failures.append(time.perf_counter())
 
     async def open(self, page: str) -> dict:
         """A click on the page's link in the sidebar ("" is home, as when "/" is opened)."""
@@ -470,7 +472,11 @@ async def one_session(i: int, url: str, page: str, result: Result, seconds: floa
         result.session_errors.append(f"session {i} ({page}): {type(e).__name__}: {e}"[:300])
     finally:
         result.media_fetched += s.media_fetched
-        result.media_failed += s.media_failed
+        # A picture sent just before its replica was killed cannot be fetched after: lost with the replica
+        # (the page is drawn again on the live one), not a stickiness failure.
+        lost = [t for t in s.media_failures if dropped and result.killed and t >= result.killed["at"]]
+        result.media_lost += len(lost)
+        result.media_failed += len(s.media_failures) - len(lost)
         result.replicas_end[i] = s.cookie(sticky_cookie)
         await s.close()
 
@@ -522,7 +528,7 @@ async def job_session(i: int, url: str, result: Result, seconds: float, home_sec
         result.session_errors.append(f"{name} ({JOB_PAGE}): {type(e).__name__}: {e}"[:300])
     finally:
         result.media_fetched += s.media_fetched
-        result.media_failed += s.media_failed
+        result.media_failed += len(s.media_failures)
         await s.close()
 
 
@@ -639,7 +645,8 @@ def report(r: Result) -> str:
                   f"\n  {page}: {text!r}" for page, p in r.pages.items() for text in p.error_texts),
               f"connection errors: {len(r.connection_errors)}" + "".join(f"\n  {e}" for e in r.connection_errors[:5]),
               f"session errors: {len(r.session_errors)}" + "".join(f"\n  {e}" for e in r.session_errors[:5]),
-              f"media: {r.media_fetched} fetched, {r.media_failed} failed"]
+              f"media: {r.media_fetched} fetched, {r.media_failed} failed"
+              + (f", {r.media_lost} lost with the killed replica" if r.killed else "")]
     if r.rss_max_mb is not None:
         lines.append(f"server RSS: max {r.rss_max_mb:.0f} MB, at the end {r.rss_last_mb:.0f} MB")
     if any(r.replicas.values()):

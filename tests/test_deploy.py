@@ -175,7 +175,9 @@ def test_two_replicas_keep_their_sessions_and_survive_losing_one(two_replicas):
                              kill=str(run / "replica1.pid"), kill_after=10))
     assert r.connection_errors == [] and r.session_errors == [] and r.exceptions == []
     assert sorted(r.replicas.values()).count("lab1") >= 1 and sorted(r.replicas.values()).count("lab2") >= 1
-    assert r.media_fetched > 0 and r.media_failed == 0  # every picture was on the session's own replica
+    # Every picture was on the session's own replica; only those sent by replica 1 just before it died may be
+    # lost (media_lost: failed after the kill, in a session that then failed over).
+    assert r.media_fetched > 0 and r.media_failed == 0
     assert r.killed, "the kill did not happen within the run"
     on_lab1 = {i for i, name in r.replicas.items() if name == "lab1"}
     assert {f["session"] for f in r.failovers} == on_lab1  # exactly lab1's sessions had to reconnect …
