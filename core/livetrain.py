@@ -92,6 +92,8 @@ class LiveTraining:
     slot:          optional context-manager factory entered in the thread around training, e.g.
                    ui.jobs.slot; called as slot(on_wait=...) when it takes `on_wait` (ui.jobs.slot does),
                    so a queued job shows `queue` and a stop() leaves the line. While waiting: "queued".
+                   A paused job gives its place back (a student who pauses must not hold up the class) and
+                   lines up again on resume: "queued" until a place is free, then "running".
     """
 
     def __init__(self, build, data, noise: str = "gaussian_0.5", epochs: int = 10, batch_size: int = 64,
@@ -125,6 +127,7 @@ class LiveTraining:
         self._stop = threading.Event()
         self._running = threading.Event()  # cleared while paused
         self._running.set()
+        self._place = None  # the entered slot while this job holds a place
         self._thread = threading.Thread(target=self._run, name="live-training", daemon=True)
         self.state = "new"
         self.error: str | None = None
@@ -212,18 +215,11 @@ class LiveTraining:
 
     def _run(self):
         try:
-            if self.slot is None:
+            self._take_place()
+            try:
                 self._train()
-            else:
-                try:
-                    takes_on_wait = "on_wait" in inspect.signature(self.slot).parameters
-                except (TypeError, ValueError):
-                    takes_on_wait = False
-                with (self.slot(on_wait=self._on_wait) if takes_on_wait else self.slot()):
-                    self.queue = None
-                    if self._stop.is_set():
-                        raise _Stopped
-                    self._train()
+            finally:
+                self._give_place_back()
             end = "stopped" if self._stop.is_set() else "done"
         except _Stopped:
             end = "stopped"
@@ -232,6 +228,42 @@ class LiveTraining:
             end = "failed"
         with self._lock:
             self.state = end
+
+    def _take_place(self):
+        """Wait in line for a place (state "queued"); a stop() meanwhile raises _Stopped."""
+        if self.slot is None:
+            return
+        try:
+            takes_on_wait = "on_wait" in inspect.signature(self.slot).parameters
+        except (TypeError, ValueError):
+            takes_on_wait = False
+        place = self.slot(on_wait=self._on_wait) if takes_on_wait else self.slot()
+        place.__enter__()
+        self._place, self.queue = place, None
+        if self._stop.is_set():
+            self._give_place_back()
+            raise _Stopped
+
+    def _give_place_back(self):
+        place, self._place = self._place, None
+        if place is not None:
+            place.__exit__(None, None, None)
+
+    def _wait_while_paused(self):
+        """Between batches: while paused, hold no place; on resume, line up again."""
+        if self._running.is_set() or self._stop.is_set():
+            return
+        self._move("running", "paused")
+        self._give_place_back()
+        self._running.wait()
+        if self._stop.is_set():
+            raise _Stopped
+        if self.slot is not None:
+            with self._lock:  # resume() has already said "running": in line first
+                self.state = "queued"
+            self._take_place()
+        with self._lock:
+            self.state = "running" if self._running.is_set() else "paused"
 
     def _train(self):
         import keras
@@ -309,10 +341,10 @@ def _control(job: LiveTraining, keras):
                          "loss": float(logs["loss"]), "seconds": time.time() - job.started_at}
                 with job._lock:
                     job._batches.append(entry)
-            if not job._running.is_set():
-                job._move("running", "paused")
-                job._running.wait()
-                job._move("paused", "running")
+            try:
+                job._wait_while_paused()
+            except _Stopped:
+                pass  # stopped while paused or in line again: end fit below, keeping the weights
             if job._stop.is_set():
                 self.stopped = True
                 self.model.stop_training = True

@@ -198,6 +198,38 @@ def test_a_queued_job_waits_in_the_slot_and_can_leave_the_line(digits):
     assert job.join(60) and job.state == "done" and len(job.frames) == 1
 
 
+def test_a_paused_job_gives_its_place_to_the_next_in_line_and_lines_up_again_on_resume(digits, monkeypatch):
+    from ui import jobs
+
+    monkeypatch.setattr(jobs, "LIMIT", 1)
+    first = livetrain.LiveTraining(small, (digits[:300], digits[300:]), epochs=50, batch_size=16, slot=jobs.slot)
+    second = livetrain.LiveTraining(small, (digits[:300], digits[300:]), epochs=50, batch_size=16, slot=jobs.slot)
+    try:
+        first.start()
+        _wait(lambda: first.batch >= 1 or first.epoch >= 1)
+        second.start()
+        _wait(lambda: second.state == "queued" and second.queue is not None)
+        first.pause()  # one student pauses: the next in line trains meanwhile
+        _wait(lambda: first.state == "paused" and second.state == "running" and second.batch >= 1)
+        assert jobs.running() == 1
+        first.resume()  # back in line behind the one now training
+        _wait(lambda: first.state == "queued")
+        where = (first.epoch, first.batch)
+        time.sleep(0.5)
+        assert (first.epoch, first.batch) == where and second.state == "running"
+        second.stop()
+        assert second.join(30) and second.state == "stopped"
+        _wait(lambda: first.state == "running" and (first.epoch, first.batch) != where)
+        first.pause()
+        _wait(lambda: first.state == "paused" and jobs.running() == 0)  # paused: no place held
+        first.stop()  # a paused job that stops never lines up again
+        assert first.join(30) and first.state == "stopped" and jobs.running() == 0 and jobs.waiting() == 0
+    finally:
+        for job in (first, second):
+            job.stop()
+            job.join(30)
+
+
 def test_a_failing_build_is_reported(digits):
     def broken():
         raise RuntimeError("no such layer")
