@@ -18,6 +18,34 @@ def _shape(tensor) -> tuple:
     return tuple(tensor.shape)
 
 
+def _out(layer) -> str:
+    """A layer's output shape; a layer with several outputs (an encoder's mean and log σ²) shows each."""
+    out = layer.output
+    return ", ".join(fmt_shape(_shape(o)) for o in out) if isinstance(out, (list, tuple)) else fmt_shape(_shape(out))
+
+
+def functional(model):
+    """The model as a graph of layers to read. A functional or Sequential model is one already; a model
+    that wires whole networks together in its own `call` (a VAE's encoder, sampling and decoder; the
+    geometric detector's network and distance) has no graph until it draws one with `as_functional()`."""
+    return model.as_functional() if hasattr(model, "as_functional") else model
+
+
+def flat_layers(model) -> list[tuple[str, object]]:
+    """(name, layer) for every layer of `functional(model)`, nested networks opened in place under their
+    own name ('encoder/enc_conv1'). A nested network's input layer is left out: the layer before feeds it."""
+    from keras import layers as kl
+
+    out = []
+    for layer in functional(model).layers:
+        if hasattr(layer, "layers"):
+            out += [(f"{layer.name}/{name}", inner) for name, inner in flat_layers(layer)
+                    if not isinstance(inner, kl.InputLayer)]
+        else:
+            out.append((layer.name, layer))
+    return out
+
+
 def fmt_shape(shape) -> str:
     """(None, 64, 64, 3) → '64×64×3'; the batch axis is left out."""
     dims = [d for d in shape[1:]] if shape and shape[0] is None else list(shape)
@@ -41,9 +69,10 @@ def _inbound(layer) -> list:
 
 
 def summary_rows(model) -> list[dict]:
-    """One row per layer, as `model.summary()` prints them: layer, type, output shape, parameters."""
-    return [{"layer": layer.name, "type": type(layer).__name__, "output shape": fmt_shape(_shape(layer.output)),
-             "parameters": int(layer.count_params())} for layer in model.layers]
+    """One row per layer, as `model.summary()` prints them (layer, type, output shape, parameters), with
+    nested networks opened up: their parameters are counted on their own layers' rows."""
+    return [{"layer": name, "type": type(layer).__name__, "output shape": _out(layer),
+             "parameters": int(layer.count_params())} for name, layer in flat_layers(model)]
 
 
 def same_network(a, b) -> bool:
@@ -76,7 +105,7 @@ def layer_macs(layer) -> int:
 
 
 def macs(model) -> int:
-    return sum(layer_macs(layer) for layer in model.layers)
+    return sum(layer_macs(layer) for _, layer in flat_layers(model))
 
 
 def activation_elements(model) -> int:

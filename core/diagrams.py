@@ -54,35 +54,59 @@ def _graph(rankdir: str = "TB"):
     return g
 
 
+def _all(graph):
+    """pydot nodes and edges of a graph and of the clusters inside it: (cluster name or None, item)."""
+    nodes = [(None, n) for n in graph.get_nodes()]
+    edges = list(graph.get_edges())
+    for sub in graph.get_subgraphs():
+        inner_nodes, inner_edges = _all(sub)
+        nodes += [(c or sub.get_name().strip('"'), n) for c, n in inner_nodes]
+        edges += inner_edges
+    return nodes, edges
+
+
 def layer_dot(model, rankdir: str = "TB") -> str:
-    """Every layer one node (name, type, output shape, parameters); skip connections dashed."""
+    """Every layer one node (name, type, output shape, parameters); skip connections dashed. A network
+    nested in another (a VAE's encoder and decoder) is a labelled box of its own layers."""
     import keras
     import pydot
 
-    source = keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, dpi=DPI, rankdir=rankdir)
-    by_id = {str(id(layer)): layer for layer in model.layers}
+    model = arch.functional(model)
+    source = keras.utils.model_to_dot(model, show_shapes=True, show_layer_names=True, dpi=DPI, rankdir=rankdir,
+                                      expand_nested=True)
+    layers = {str(id(layer)): (name, layer) for name, layer in arch.flat_layers(model)}
+    for outer in model.layers:  # a nested network's own input node, which flat_layers leaves out
+        for inner in getattr(outer, "layers", ()):
+            layers.setdefault(str(id(inner)), (f"{outer.name}/{inner.name}", inner))
     if hasattr(model, "_operations"):
-        by_id.update({str(id(op)): op for op in model._operations})
+        layers.update({str(id(op)): (op.name, op) for op in model._operations if str(id(op)) not in layers})
     g = _graph(rankdir)
-    names = {}
-    for node in source.get_nodes():
-        layer = by_id.get(node.get_name().strip('"'))
-        if layer is None:  # pydot's 'node'/'edge' default entries
+    clusters, names, kinds = {}, {}, {}
+    nodes, edges = _all(source)
+    for cluster, node in nodes:
+        found = layers.get(node.get_name().strip('"'))
+        if found is None:  # pydot's 'node'/'edge' default entries
             continue
-        names[node.get_name().strip('"')] = layer.name
-        kind = type(layer).__name__
-        shape = arch.fmt_shape(tuple(layer.output.shape))
+        name, layer = found
+        names[node.get_name().strip('"')], kinds[name] = name, type(layer).__name__
         params = int(layer.count_params())
-        fill = PROJECTION_FILL if layer.name.endswith("_projection") else FILL.get(kind, "white")
-        rows = [f"out {shape}"] + ([f"{params:,} params"] if params else [])
-        g.add_node(pydot.Node(_q(layer.name), label=_label(layer.name, kind, rows, fill)))
-    for edge in source.get_edges():
+        fill = PROJECTION_FILL if name.endswith("_projection") else FILL.get(kinds[name], "white")
+        rows = [f"out {arch._out(layer)}"] + ([f"{params:,} params"] if params else [])
+        into = g
+        if cluster is not None:
+            part = cluster.removeprefix("cluster_")
+            if part not in clusters:
+                clusters[part] = pydot.Cluster(part, label=part, style="rounded,dashed", color="#90a4ae",
+                                               fontname="Helvetica")
+                g.add_subgraph(clusters[part])
+            into = clusters[part]
+        into.add_node(pydot.Node(_q(name), label=_label(name.rsplit("/", 1)[-1], kinds[name], rows, fill)))
+    for edge in edges:
         src, dst = names.get(edge.get_source().strip('"')), names.get(edge.get_destination().strip('"'))
         if src is None or dst is None:
             continue
         e = pydot.Edge(_q(src), _q(dst))
-        dst_layer = model.get_layer(dst)
-        if type(dst_layer).__name__ == "Add" and not src.endswith("_bn2"):  # the shortcut, not the branch
+        if kinds[dst] == "Add" and not src.endswith("_bn2"):  # the shortcut, not the branch
             projection = src.endswith("_projection")
             e.set("style", "dashed")
             e.set("color", PROJECTION_COLOR if projection else SKIP_COLOR)

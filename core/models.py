@@ -217,6 +217,13 @@ class VAE(keras.Model):
     def decode(self, z):
         return keras.ops.sigmoid(self.decoder(z, training=False))
 
+    def as_functional(self) -> keras.Model:
+        """The path a training image takes (encoder → sampled z → decoder logits) as a functional model of
+        the same layers, to read and draw (core.arch, core.diagrams); it shares the weights."""
+        image = keras.Input(shape=self.encoder.input_shape[1:], name="image")
+        z = self.sampler(self.encoder(image))
+        return keras.Model(image, self.decoder(z), name=self.name)
+
     def neg_elbo(self, x, training=False, seed=None):
         """Per image: (reconstruction nats, KL nats), one z sample each; an int `seed` fixes that sample."""
         z_mean, z_log_var = self.encoder(x, training=training)
@@ -348,6 +355,13 @@ class GeometricDetector(keras.Model):
     def call(self, x, training=False):
         logits, features = self.net(x, training=training)
         return logits if training else self.distance(features)
+
+    def as_functional(self) -> keras.Model:
+        """Both heads as a functional model of the same layers, to read and draw: the transformation
+        logits it trains on and the distance it scores with; it shares the weights."""
+        image = keras.Input(shape=self.net.input_shape[1:], name="image")
+        logits, features = self.net(image)
+        return keras.Model(image, [logits, self.distance(features)], name=self.name)
 
     def features(self, images, batch_size: int = 1000):
         import numpy as np

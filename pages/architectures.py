@@ -67,10 +67,10 @@ def build(name):
 @st.cache_data(show_spinner=False)
 def facts(name):
     model = build(name)
-    return {"rows": arch.summary_rows(model), "params": int(model.count_params()),
-            "trainable": arch.trainable_count(model), "layers": len(model.layers),
-            "after_input": sum(r["type"] != "InputLayer" for r in arch.summary_rows(model)), "macs": arch.macs(model),
-            "dot": diagrams.layer_dot(model)}
+    rows = arch.summary_rows(model)
+    return {"rows": rows, "params": int(model.count_params()), "trainable": arch.trainable_count(model),
+            "layers": len(rows), "after_input": sum(r["type"] != "InputLayer" for r in rows),
+            "macs": arch.macs(model), "dot": diagrams.layer_dot(model)}
 
 
 @st.cache_data(show_spinner=False)
@@ -90,15 +90,16 @@ def summary_table(rows):
                  column_config={t("arch.col.params"): st.column_config.NumberColumn(format="localized")})
 
 
-def downloads(name, dot, where):
+def downloads(name, dot, where, section):
+    """DOT, SVG and PNG buttons; `section` keeps their keys apart when a model is shown twice."""
     c1, c2, c3 = where.columns(3)
     c1.download_button(t("arch.download_dot"), dot, file_name=f"{name}.dot", mime="text/vnd.graphviz",
-                       icon=":material/download:", key=f"dl_dot_{name}")
+                       icon=":material/download:", key=f"dl_dot_{section}_{name}")
     if diagrams.dot_available():
         c2.download_button("SVG", lambda: rendered(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml",
-                           icon=":material/download:", key=f"dl_svg_{name}")
+                           icon=":material/download:", key=f"dl_svg_{section}_{name}")
         c3.download_button("PNG", lambda: rendered(dot, "png"), file_name=f"{name}.png", mime="image/png",
-                           icon=":material/download:", key=f"dl_png_{name}")
+                           icon=":material/download:", key=f"dl_png_{section}_{name}")
     else:
         where.caption(t("arch.no_dot"))
 
@@ -132,7 +133,7 @@ with st.expander(t("arch.functional_diagram"), expanded=True):
         st.graphviz_chart(fn["dot"], width="content")
     with c2:
         st.markdown(t("arch.diagram_reading"))
-        downloads("functional_example", fn["dot"], c2)
+        downloads("functional_example", fn["dot"], c2, "two_ways")
 
 # ─── Every model in the lab ──────────────────────────────────────────────────────────────────────────
 st.header(t("arch.picker_title"))
@@ -146,7 +147,7 @@ m[2].metric(t("arch.layers"), f["layers"])
 m[3].metric(t("arch.macs"), arch.fmt_count(f["macs"]), help=t("arch.macs_help"))
 tab_diagram, tab_summary = st.tabs([t("arch.tab_diagram"), t("arch.tab_summary")])
 with tab_diagram:
-    downloads(choice, f["dot"], st)
+    downloads(choice, f["dot"], st, "picker")
     st.graphviz_chart(f["dot"], width="content")
     st.caption(t("arch.legend"))
 with tab_summary:

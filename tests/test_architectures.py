@@ -117,6 +117,30 @@ def test_diagram_of_every_lab_model():
         assert len(edges) >= len(m.layers) - 1
 
 
+def test_composite_models_read_as_their_networks_opened_up():
+    """A VAE and the geometric detector wire whole networks together in `call`: their summaries and
+    diagrams open those networks up, and the parameters add up to the model's."""
+    from core.train import RECIPES
+
+    vae = RECIPES["vae"].build()
+    rows = arch.summary_rows(vae)
+    assert sum(r["parameters"] for r in rows) == vae.count_params()
+    by_name = {r["layer"]: r for r in rows}
+    assert by_name["encoder/z_mean"]["output shape"] == by_name["sampling"]["output shape"] == "2"
+    assert by_name["decoder/logits"]["output shape"] == "28×28×1"
+    g, edges = _edges(diagrams.layer_dot(vae))
+    assert {("encoder/z_mean", "sampling"), ("encoder/z_log_var", "sampling"), ("sampling", "decoder/z")} <= set(edges)
+    assert {s.get_name().strip('"') for s in g.get_subgraphs()} == {"cluster_encoder", "cluster_decoder"}
+    assert arch.macs(vae) > arch.macs(vae.decoder) > 0
+
+    geo = RECIPES["geometric_0"].build()
+    assert sum(r["parameters"] for r in arch.summary_rows(geo)) == geo.count_params()
+    _, edges = _edges(diagrams.layer_dot(geo))
+    assert ("transformation_net/features", "mahalanobis") in edges
+    x = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(arch.functional(geo)(x)[1]), np.asarray(geo(x)), rtol=1e-5)  # same weights
+
+
 @pytest.mark.parametrize("residual", [True, False])
 def test_block_view_one_node_per_sub_block(residual):
     m = models.resnet(residual=residual, **SMALL)
@@ -218,6 +242,12 @@ def test_architectures_page_shows_both_ways_and_every_model():
     at.selectbox(key="arch_model").set_value("unet").run()
     assert not at.exception
     assert '"up1_skip"' in graphviz(at)[1]
+    # the model shown above too (its download buttons once clashed), and the models built of networks
+    for name, params in (("functional_example", "15,047"), ("vae", None), ("geometric_0", None), ("oneclass_0", None)):
+        at.selectbox(key="arch_model").set_value(name).run()
+        assert not at.exception, (name, at.exception)
+        assert params is None or at.metric[0].value == params
+        assert int(at.metric[2].value) == len(at.dataframe[-1].value) > 3
     at.session_state["lang"] = "ja"
     at.run()
     assert not at.exception and at.title[0].value.startswith("アーキテクチャ")
