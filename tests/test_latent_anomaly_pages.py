@@ -18,6 +18,9 @@ def test_moving_a_z_slider_changes_only_the_decoded_digit():
     at = open_page("latent_space", 180)
     before = images(at)
     assert len(before) == 3  # decoded point, manifold, interpolation strip
+    # the seed AE's PCA and t-SNE maps are shipped; compacting its weights once hid them
+    assert EN("latent.maps_missing") not in [i.value for i in at.info]
+    assert EN("latent.compare_caption") in [c.value for c in at.caption]
     at.slider(key="z1").set_value(2.0).run()
     assert not at.exception
     after = images(at)
