@@ -9,6 +9,8 @@ from ui import links, models, page
 
 t = page.setup("denoising")  # waits for its warm-up part
 MAX_DIGITS = 50
+# Vega's category10 without its red: red is the chart's current-noise-factor line
+CURVE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
 
 SEED_CODE = """\
 # The seed (month 5): Gaussian noise, even though its comment says "salt-and-pepper"
@@ -135,23 +137,26 @@ st.download_button(t("denoise.download"),
 
 st.subheader(t("denoise.chart_title"))
 points = []
-for name in names:
+for name in names:  # the curves are labelled as the picker names the models, in the page's language
     by_factor = manifest.get(name, {}).get("metrics", {}).get("psnr_by_factor", {}).get(kind, {})
-    points += [{"model": name, "noise_factor": float(f), "psnr": v} for f, v in by_factor.items()]
+    points += [{"model": t(f"model.{name}"), "noise_factor": float(f), "psnr": v} for f, v in by_factor.items()]
 noisy_ref = next((e["metrics"]["noisy_psnr_by_factor"][kind] for e in manifest.values()
                   if "noisy_psnr_by_factor" in e.get("metrics", {})), {})
-points += [{"model": "noisy input", "noise_factor": float(f), "psnr": v} for f, v in noisy_ref.items()]
+points += [{"model": t("denoise.row.noisy"), "noise_factor": float(f), "psnr": v, "input": True}
+           for f, v in noisy_ref.items()]
 if points:
     st.vega_lite_chart({
         "height": 280,
         "layer": [
             {"data": {"values": points}, "mark": {"type": "line", "point": True},
-             "encoding": {"x": {"field": "noise_factor", "type": "quantitative", "scale": {"domain": [0, 1]}},
+             "encoding": {"x": {"field": "noise_factor", "type": "quantitative", "scale": {"domain": [0, 1]},
+                                "title": f"noise_factor ({t(f'noise.{kind}')})"},
                           "y": {"field": "psnr", "type": "quantitative", "title": "PSNR (dB)",
                                 "scale": {"zero": False}},
-                          "color": {"field": "model", "type": "nominal"},
-                          "strokeDash": {"condition": {"test": "datum.model == 'noisy input'", "value": [4, 4]},
-                                         "value": [1, 0]}}},
+                          "color": {"field": "model", "type": "nominal", "title": None,
+                                    "scale": {"range": CURVE_COLOURS},  # the names are long
+                                    "legend": {"labelLimit": 320}},
+                          "strokeDash": {"condition": {"test": "datum.input", "value": [4, 4]}, "value": [1, 0]}}},
             {"data": {"values": [{"noise_factor": noise_factor}]}, "mark": {"type": "rule", "color": "#c44"},
              "encoding": {"x": {"field": "noise_factor", "type": "quantitative"}}},
         ],

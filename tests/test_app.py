@@ -54,6 +54,16 @@ def test_noise_kind_new_noise_and_language():
     at.session_state["lang"] = "ja"
     at.run()
     assert not at.exception and at.title[0].value == "ノイズ除去オートエンコーダ"
+    # the PSNR chart names its curves as the picker does, in the page's language, never by code name
+    import json
+
+    from core import i18n
+
+    ja = i18n.translator("ja")
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    curves = {p["model"] for p in spec["layer"][0]["data"]["values"]}
+    assert curves == {ja("model.seed_ae"), ja(f"model.{pretrained.best_denoiser()}"), ja("denoise.row.noisy")}
+    assert "塩" in spec["layer"][0]["encoding"]["x"]["title"]  # salt and pepper, as chosen above
 
 
 def test_digit_choices_and_bad_indices():
