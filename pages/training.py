@@ -256,7 +256,8 @@ if trained and ss.get("tr_yours_id") != id(run):
 
 # ─── 3. Look inside ──────────────────────────────────────────────────────────────────────────────────
 st.header(t("train.inside"))
-st.caption(t("train.inside_lead"))
+# the radio below keeps its choice in session state: the lead can follow it (a classifier doesn't denoise)
+st.caption(t("train.inside_lead_classifier" if ss.get("tr_inside_model") == "classifier" else "train.inside_lead"))
 choices = (["yours"] if trained else []) + ["seed_ae", "unet", "classifier"]
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
 which = c1.radio(t("train.inside_model"), choices, horizontal=True, key="tr_inside_model",

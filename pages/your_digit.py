@@ -14,7 +14,6 @@ LIMITS = dict(limit_mb=preprocess.MAX_BYTES // 2**20, megapixels=f"{preprocess.M
               min_side=preprocess.MIN_SIDE)
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 CANVAS_SIDE = 280
-STEP_WIDTH = 120  # px on screen for each preprocessing step
 
 
 def big(image):
@@ -64,8 +63,9 @@ def draw():
 
 def sample():
     x_all, y_all = models.test_digits()
-    c1, c2, c3 = st.columns([1.3, 1.6, 1.5], vertical_alignment="bottom")
-    if c3.button(t("digit.random_sample"), icon=":material/shuffle:"):
+    c1, c2 = st.columns([1, 1.4], vertical_alignment="bottom")
+    below = st.container()  # drawn under the inputs, run before them: a click sets the index they show
+    if below.button(t("digit.random_sample"), icon=":material/shuffle:"):
         ss.sample_index = int(np.random.default_rng().integers(len(x_all)))
     index = c1.number_input(t("digit.sample_index"), 0, len(x_all) - 1, key="sample_index")
     pen = c2.slider(t("digit.sample_pen"), -3, 6, key="sample_pen")
@@ -120,7 +120,7 @@ with right:
     numbered = list(enumerate(steps, 1))
     for start in range(0, len(numbered), 4):
         for col, (i, (name, step)) in zip(st.columns(4), numbered[start:start + 4]):
-            col.image(screen(name, step), caption=f"{i}. {t(f'digit.step.{name}')}", width=STEP_WIDTH)
+            col.image(screen(name, step), caption=f"{i}. {t(f'digit.step.{name}')}", width="stretch")  # a fixed width overlapped in narrow windows
 
 digit = prepared.image[None, :, :, None]
 manifest = models.manifest()
