@@ -1,4 +1,6 @@
 """Anomaly detection: train only on what is normal, flag what is not — and show honestly how well that works."""
+import re
+
 import numpy as np
 import streamlit as st
 
@@ -11,7 +13,7 @@ SHOWN = 10  # digits in each "surprises" strip
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def analysis(scores, labels, digits, in_app):
+def analysis(scores, labels, digits):
     """Everything the threshold does not change, computed once per choice of digits and score: the ROC,
     its AUROC, and the most surprising digits both ways."""
     from core import metrics
@@ -19,14 +21,28 @@ def analysis(scores, labels, digits, in_app):
     is_anomaly = ~np.isin(labels, digits)
     fpr, tpr, _, auroc = metrics.roc(is_anomaly, scores)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))  # enough points to draw
-    images = models.test_digits()[0][anomaly.APP_SPLIT:] if in_app else models.test_digits()[0]
     order = np.argsort(scores)
     odd_normals = [int(i) for i in order[::-1] if not is_anomaly[i]][:SHOWN]
     sly_anomalies = [int(i) for i in order if is_anomaly[i]][:SHOWN]
-    strip = lambda chosen: models.tile_png(data.to_float(images[chosen]), per_line=SHOWN, scale=2)  # noqa: E731
     return dict(is_anomaly=is_anomaly, fpr=fpr[keep], tpr=tpr[keep], auroc=auroc,
-                odd_normals=odd_normals, sly_anomalies=sly_anomalies,
-                odd_png=strip(odd_normals), sly_png=strip(sly_anomalies))
+                odd_normals=odd_normals, sly_anomalies=sly_anomalies)
+
+
+def strip_chart(chosen, labels, scores, offset, with_label):
+    """Digits in two rows of five, each with its score under it (and its label, for anomalies): the
+    thumbnails are the latent page's data URLs, so no picture is made per run. `offset` maps an index
+    among the scored digits to the test set's (the in-app split scores its second half)."""
+    thumbs = models.thumbnails()
+    values = [{"col": k % 5, "row": k // 5, "url": thumbs[i + offset], "index": i + offset, "label": int(labels[i]),
+               "text": f"{labels[i]}: {scores[i]:.0f}" if with_label else f"{scores[i]:.0f}"}
+              for k, i in enumerate(chosen)]
+    return {"height": 190, "data": {"values": values}, "config": {"view": {"stroke": None}},
+            "encoding": {"x": {"field": "col", "type": "ordinal", "axis": None},
+                         "y": {"field": "row", "type": "ordinal", "axis": None},
+                         "tooltip": [{"field": "index", "title": "#"}, {"field": "label", "title": "label"},
+                                     {"field": "text", "title": "score"}]},
+            "layer": [{"mark": {"type": "image", "width": 60, "height": 60, "dy": -10}, "encoding": {"url": {"field": "url"}}},
+                      {"mark": {"type": "text", "dy": 38, "fontSize": 12}, "encoding": {"text": {"field": "text"}}}]}
 
 
 def histogram(scores, is_anomaly, threshold, kind):
@@ -65,7 +81,8 @@ def roc_chart(fpr, tpr, here):
             {"data": {"values": [{"fpr": float(f), "tpr": float(r)} for f, r in zip(fpr, tpr)]},
              "mark": {"type": "line"},
              "encoding": {"x": {"field": "fpr", "type": "quantitative", "title": t("anomaly.fpr")},
-                          "y": {"field": "tpr", "type": "quantitative", "title": t("anomaly.tpr")}}},
+                          "y": {"field": "tpr", "type": "quantitative",  # two lines: one was clipped
+                                "title": re.split(r"\s*(?=[(（])", t("anomaly.tpr"), maxsplit=1)}}},
             {"data": {"values": [{"fpr": 0, "tpr": 0}, {"fpr": 1, "tpr": 1}]},
              "mark": {"type": "line", "strokeDash": [4, 4], "color": "#999"},
              "encoding": {"x": {"field": "fpr", "type": "quantitative"}, "y": {"field": "tpr", "type": "quantitative"}}},
@@ -140,7 +157,8 @@ else:
     labels = y_all[anomaly.APP_SPLIT:]
     st.caption(t("anomaly.in_app", split=f"{anomaly.APP_SPLIT:,}", n=f"{len(labels):,}"))
 
-found = analysis(scores, labels, tuple(digits), name is None or name not in manifest)
+in_app = name is None or name not in manifest
+found = analysis(scores, labels, tuple(digits))
 is_anomaly, fpr, tpr, auroc = found["is_anomaly"], found["fpr"], found["tpr"], found["auroc"]
 normal_scores = scores[~is_anomaly]
 
@@ -177,11 +195,10 @@ st.table({t("anomaly.truth"): [t("anomaly.group.anomalous"), t("anomaly.group.no
 odd_normals, sly_anomalies = found["odd_normals"], found["sly_anomalies"]
 c1, c2 = st.columns(2)
 c1.markdown(f"**{t('anomaly.odd_normals')}**")
-c1.image(found["odd_png"], output_format="PNG")
-c1.caption(" · ".join(f"{scores[i]:.0f}" for i in odd_normals))
+offset = anomaly.APP_SPLIT if in_app else 0
+c1.vega_lite_chart(strip_chart(odd_normals, labels, scores, offset, False), width="stretch")
 c2.markdown(f"**{t('anomaly.sly_anomalies')}**")
-c2.image(found["sly_png"], output_format="PNG")
-c2.caption(" · ".join(f"{labels[i]}: {scores[i]:.0f}" for i in sly_anomalies))
+c2.vega_lite_chart(strip_chart(sly_anomalies, labels, scores, offset, True), width="stretch")
 
 st.subheader(t("anomaly.table"))
 # The AUROC each shipped model scored when it was trained, per normal digit: what the manifest records.

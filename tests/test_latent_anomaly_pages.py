@@ -36,6 +36,14 @@ def test_changing_the_normal_digit_changes_the_auroc_to_the_manifests():
     assert not at.exception
     assert auroc(at) == f"{MANIFEST['geometric_1']['metrics']['auroc']:.3f}"
     assert len(at.table[1].value) == 11  # the confusion table, then ten digits and the mean
+    # the surprises, each thumbnail with its own score under it: normal 1s scored high, other digits low
+    import pyarrow as pa  # Streamlit sends a chart's data as Arrow, beside its spec
+    tables = [pa.ipc.open_stream(c.proto.data.data).read_all().to_pylist() for c in at.get("vega_lite_chart")
+              if c.proto.HasField("data")]
+    odd, sly = (rows for rows in tables if "url" in rows[0])
+    assert len(odd) == len(sly) == 10 and {d["label"] for d in odd} == {1} and 1 not in {d["label"] for d in sly}
+    assert all(d["url"].startswith("data:image/png;base64,") for d in odd + sly)
+    assert [float(d["text"]) for d in odd] == sorted((float(d["text"]) for d in odd), reverse=True)
     at.multiselect(key="normal_digits").set_value([2]).run()
     assert auroc(at) == f"{MANIFEST['geometric_2']['metrics']['auroc']:.3f}"
     at.radio(key="score_kind").set_value("neg_elbo").run()  # the VAE's score, from the VAE of digit 2
