@@ -1,5 +1,7 @@
 """ResNet: the seed's loop with its settings on sliders, its size and shape per stage, its diagram, and
 why the skip connections matter (gradients at initialisation, a short training race)."""
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,13 @@ SEED = {"rn_blocks": 4, "rn_sub": 2, "rn_filters": 64, "rn_size": 128, "rn_chann
         "rn_residual": True}
 GRAD_BATCH = 64
 COLORS = ["#1e88e5", "#e53935"]  # residual, plain
+
+
+def network_colours():
+    """The residual/plain colour scale, its legend in the page's language (the data keep the code names)."""
+    residual, plain = (json.dumps(t(f"resnet.net.{n}"), ensure_ascii=False) for n in ("residual", "plain"))
+    return {"field": "network", "type": "nominal", "scale": {"domain": ["residual", "plain"], "range": COLORS},
+            "legend": {"title": None, "labelExpr": f"datum.label == 'residual' ? {residual} : {plain}"}}
 SEED_CODE = """\
 def resnet_model(label_num):          # the seed's loop, as core.models.resnet keeps it
     num_filters = 64
@@ -101,9 +110,9 @@ def loss_chart(history, where):
             for name in ("residual", "plain") for i, v in enumerate(arch.smooth(history[name]))]
     where.vega_lite_chart({
         "height": 260, "data": {"values": rows}, "mark": {"type": "line"},
-        "encoding": {"x": {"field": "step", "type": "quantitative"},
-                     "y": {"field": "loss", "type": "quantitative", "title": "cross-entropy (mean of 10 steps)"},
-                     "color": {"field": "network", "type": "nominal", "scale": {"domain": ["residual", "plain"], "range": COLORS}}},
+        "encoding": {"x": {"field": "step", "type": "quantitative", "title": t("resnet.chart.step")},
+                     "y": {"field": "loss", "type": "quantitative", "title": t("resnet.chart.loss")},
+                     "color": network_colours()},
     }, width="stretch")
 
 
@@ -212,10 +221,10 @@ if grad_key in shown:
         st.vega_lite_chart({
             "height": 280, "data": {"values": rows}, "mark": {"type": "line", "point": True},
             "encoding": {
-                "x": {"field": "layer", "type": "quantitative", "title": "weight layer (input → output)"},
+                "x": {"field": "layer", "type": "quantitative", "title": t("resnet.chart.layer")},
                 "y": {"field": "grad_norm", "type": "quantitative", "scale": {"type": "log"},
-                      "title": "‖∂loss/∂W‖ (log scale)"},
-                "color": {"field": "network", "type": "nominal", "scale": {"domain": ["residual", "plain"], "range": COLORS}},
+                      "title": t("resnet.chart.grad")},
+                "color": network_colours(),
                 "tooltip": [{"field": "name"}, {"field": "grad_norm", "format": ".3g"}]},
         }, width="stretch")
         first = {r["network"]: r["grad_norm"] for r in rows if r["layer"] == 1}
