@@ -39,8 +39,8 @@ def strip_chart(chosen, labels, scores, offset, with_label):
     return {"height": 190, "data": {"values": values}, "config": {"view": {"stroke": None}},
             "encoding": {"x": {"field": "col", "type": "ordinal", "axis": None},
                          "y": {"field": "row", "type": "ordinal", "axis": None},
-                         "tooltip": [{"field": "index", "title": "#"}, {"field": "label", "title": "label"},
-                                     {"field": "text", "title": "score"}]},
+                         "tooltip": [{"field": "index", "title": "#"}, {"field": "label", "title": t("latent.label")},
+                                     {"field": "text", "title": t("anomaly.score_word")}]},
             "layer": [{"mark": {"type": "image", "width": 60, "height": 60, "dy": -10}, "encoding": {"url": {"field": "url"}}},
                       {"mark": {"type": "text", "dy": 38, "fontSize": 12}, "encoding": {"text": {"field": "text"}}}]}
 

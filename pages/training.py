@@ -305,4 +305,4 @@ else:
                        key="tr_dl_code")
     st.markdown(t("train.command"))
     st.code(export.train_command(spec, recipe["noise"], recipe["epochs"], recipe["batch_size"],
-                                 recipe["learning_rate"]), language="bash")
+                                 recipe["learning_rate"]), language="bash", wrap_lines=True)  # a long spec, not a scroll bar
