@@ -119,8 +119,12 @@ def two_replicas(tmp_path_factory):
         first = _free_port()
     env = {**os.environ, "LAB_PORT": str(port), "LAB_REPLICA_PORT": str(first), "LAB_RUN_DIR": str(run),
            "LAB_STATS_BIND": f"127.0.0.1:{stats}", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # Ctrl-C as a terminal delivers it: a suite started in the background (`nohup pytest &`) runs with SIGINT
+    # ignored, a child bash inherits that and cannot trap it (bash's rule), so serve.sh would never stop.
+    # Its own session, so that whatever happens nothing it started outlives the test (killpg below).
     proc = subprocess.Popen(["bash", "deploy/serve.sh", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     url, stats_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{stats}/stats;csv"
     try:
         deadline = time.monotonic() + 120
@@ -139,14 +143,21 @@ def two_replicas(tmp_path_factory):
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         try:
-            proc.wait(30)
+            stopped = proc.wait(30) is not None
         except subprocess.TimeoutExpired:
-            proc.kill()
+            stopped = False
         pids = [int(p.read_text()) for p in run.glob("*.pid")]
         deadline = time.monotonic() + 15
         while [p for p in pids if _alive(p)] and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert [p for p in pids if _alive(p)] == [], "serve.sh left processes behind on Ctrl-C"
+        left = [p for p in pids if _alive(p)]
+        if left or not stopped:  # never leave replicas running into the rest of the suite
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert stopped, "serve.sh was still running 30 s after Ctrl-C"
+        assert left == [], "serve.sh left processes behind on Ctrl-C"
 
 
 def _alive(pid: int) -> bool:
