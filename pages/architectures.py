@@ -56,6 +56,9 @@ def lab_models() -> dict:
 
 def model_title(name):
     strings = i18n.catalog(lang if lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE)
+    family, _, digit = name.rpartition("_")
+    if digit.isdigit() and f"arch.model.{family}" in strings:  # oneclass_3: the one-class VAE of normal digit 3
+        return t(f"arch.model.{family}", digit=digit)
     return next((strings[k] for k in (f"arch.model.{name}", f"model.{name}") if k in strings), name)
 
 

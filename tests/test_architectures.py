@@ -248,6 +248,8 @@ def test_architectures_page_shows_both_ways_and_every_model():
         assert not at.exception, (name, at.exception)
         assert params is None or at.metric[0].value == params
         assert int(at.metric[2].value) == len(at.dataframe[-1].value) > 3
+    options = at.selectbox(key="arch_model")
+    assert options.format_func("oneclass_3").startswith("One-class VAE, normal digit 3")
     at.session_state["lang"] = "ja"
     at.run()
     assert not at.exception and at.title[0].value.startswith("アーキテクチャ")
