@@ -2,7 +2,8 @@
 
 `layer_outputs` runs a probe model, one traced call that returns every layer's output at once; it is built
 once per model and kept on it. Works for functional models: the seed autoencoder, the U-Nets, the
-classifier (its augmentation layers pass digits through unchanged at inference) and conv_autoencoder.
+classifier (without its augmentation layers, which pass digits through unchanged at inference) and
+conv_autoencoder.
 """
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ def _probe(model):
         import keras
         import tensorflow as tf
 
-        shown = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+        # Augmentation layers (Keras' Random*, our RandomStrokeWidth) pass a digit through at inference:
+        # four identical pictures at the head of the classifier's layers would only mislead.
+        shown = [layer for layer in model.layers
+                 if type(layer).__name__ != "InputLayer" and not type(layer).__name__.startswith("Random")]
         try:
             net = keras.Model(model.inputs, [layer.output for layer in shown], name=f"{model.name}_inside")
         except Exception as exc:  # a subclassed model (the VAEs, the geometric detector) has no graph to read

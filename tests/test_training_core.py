@@ -319,5 +319,8 @@ def test_every_layers_output_and_the_code(digits):
     assert np.allclose(last, np.asarray(dense(digits[:2], training=False)), atol=1e-6)
     assert inside.code_layer(models.unet_denoiser()) == "bottleneck_conv2"
     assert inside.code_layer(models.digit_classifier()) == "dense128"
+    classifier = models.digit_classifier()  # its augmentation layers are identities at inference: left out
+    names = [name for name, _ in inside.layer_outputs(classifier, digits[:1])]
+    assert not any(n.startswith("aug_") for n in names) and names[0] == classifier.layers[5].name
     with pytest.raises(ValueError, match="not a functional model"):
         inside.layer_outputs(models.vae(), digits[:1])
