@@ -9,13 +9,14 @@ GAP = 2  # pixels between digits, in 28-px units before scaling
 
 
 def tile(images, per_line: int = 10, scale: int = 3, gap: int = GAP) -> np.ndarray:
-    """(N, 28, 28[, 1]) floats in [0, 1] → one uint8 image, `per_line` digits a line, upscaled crisply.
+    """(N, 28, 28[, 1]) floats in [0, 1] → one uint8 image, at most `per_line` digits a line, upscaled crisply.
 
     Nearest-neighbour upscaling, done here, keeps pixels sharp where a browser would blur a 28-px image.
     """
     x = np.asarray(images, np.float32).reshape(len(images), 28, 28)
     n = len(x)
     lines = max(1, -(-n // per_line))
+    per_line = -(-n // lines) if n else per_line  # lines as even as they go: 15 digits are 8 + 7, not 10 + 5
     cols = min(n, per_line) if n else 1
     out = np.ones((lines * (28 + gap) - gap, cols * (28 + gap) - gap), np.float32)  # white gaps
     for i, img in enumerate(x):

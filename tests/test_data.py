@@ -144,3 +144,12 @@ def test_mixed_noise_uses_both_kinds_and_many_strengths():
     assert 0.35 < sp.mean() < 0.65  # about half salt-and-pepper, half Gaussian
     changed = (noisy != 0.5).mean(axis=(1, 2, 3))[sp]
     assert changed.min() < 0.2 and changed.max() > 0.8  # factors spread over [0, 1]
+
+
+def test_grid_lines_are_as_even_as_they_go():
+    from core import grids
+
+    def shape(n):  # (lines, digits a line) of a tile of n digits, 10 at most a line
+        h, w = grids.tile(np.zeros((n, 28, 28)), per_line=10, scale=1).shape
+        return (h + grids.GAP) // (28 + grids.GAP), (w + grids.GAP) // (28 + grids.GAP)
+    assert [shape(n) for n in (3, 10, 11, 15, 20, 50)] == [(1, 3), (1, 10), (2, 6), (2, 8), (2, 10), (5, 10)]
