@@ -286,7 +286,7 @@ def train_race(depth: int, x, y, steps: int = 200, batch_size: int = 64, num_fil
     def make_step(model):
         opt = keras.optimizers.Adam(learning_rate)
 
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)  # see core.pretrained.compiled_forward
         def step(xb, yb):
             with tf.GradientTape() as tape:
                 loss = loss_fn(yb, model(xb, training=True))

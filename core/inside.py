@@ -28,7 +28,7 @@ def _probe(model):
             net = keras.Model(model.inputs, [layer.output for layer in shown], name=f"{model.name}_inside")
         except Exception as exc:  # a subclassed model (the VAEs, the geometric detector) has no graph to read
             raise ValueError(f"{model.name} is not a functional model: its layers' outputs cannot be read") from exc
-        fn = tf.function(lambda x: net(x, training=False), reduce_retracing=True,
+        fn = tf.function(lambda x: net(x, training=False), reduce_retracing=True, autograph=False,
                          input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
         probe = ([layer.name for layer in shown], fn)
         object.__setattr__(model, "_inside_probe", probe)  # not tracked by Keras as part of the model

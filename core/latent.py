@@ -54,6 +54,36 @@ def interpolate(vae, a, b, steps: int) -> np.ndarray:
     return decode(vae, (1 - t) * za + t * zb)
 
 
+# Vega's tableau10, as the map's own colours: a digit is the same colour in the picture and on the map
+TABLEAU10 = np.array([[0x4c, 0x78, 0xa8], [0xf5, 0x85, 0x18], [0xe4, 0x57, 0x56], [0x72, 0xb7, 0xb2],
+                      [0x54, 0xa2, 0x4b], [0xee, 0xca, 0x3b], [0xb2, 0x79, 0xa2], [0xff, 0x9d, 0xa6],
+                      [0x9d, 0x75, 0x5d], [0xba, 0xb0, 0xac]], np.uint8)
+
+
+def map_picture(z, labels, extent: float, size: int = 160) -> np.ndarray:
+    """Every digit's place on the 2-D map as a small RGB picture (size × size, white ground), the square
+    [-extent, extent]² with z2 upwards: a few milliseconds with numpy, where a chart of 10,000 points
+    would be sent to the browser again on every move."""
+    z = np.asarray(z, np.float64)[:, :2]
+    picture = np.full((size, size, 3), 255, np.uint8)
+    col = np.round((z[:, 0] + extent) / (2 * extent) * (size - 1)).astype(int)
+    row = np.round((extent - z[:, 1]) / (2 * extent) * (size - 1)).astype(int)
+    inside = (col >= 0) & (col < size) & (row >= 0) & (row < size)
+    picture[row[inside], col[inside]] = TABLEAU10[np.asarray(labels)[inside] % 10]
+    return picture
+
+
+def mark(picture, point, extent: float) -> np.ndarray:
+    """A copy of a map picture with a black cross-hair through `point` (held at the edge when outside)."""
+    size = picture.shape[0]
+    col = int(np.clip(round((point[0] + extent) / (2 * extent) * (size - 1)), 0, size - 1))
+    row = int(np.clip(round((extent - point[1]) / (2 * extent) * (size - 1)), 0, size - 1))
+    out = picture.copy()
+    out[row, :] = out[:, col] = (160, 160, 160)  # thin grey lines across, a solid black centre
+    out[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4] = 0
+    return out
+
+
 def seed_codes(autoencoder, images, batch_size: int = 2000) -> np.ndarray:
     """The seed autoencoder's 128-d code (its GlobalAveragePooling2D output) for each image."""
     import keras

@@ -319,7 +319,7 @@ def _clip01(x):
 def _forward(model):
     import tensorflow as tf
 
-    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False,
                      input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
     return lambda x: fn(tf.constant(np.asarray(x, np.float32))).numpy()
 

@@ -29,7 +29,8 @@ def ssim(reference, image):
     return _per_image(lambda r, x: tf.image.ssim(r, x, max_val=1.0), reference, image)
 
 
-@tf.function(reduce_retracing=True, input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)] * 2)
+@tf.function(reduce_retracing=True, autograph=False,  # see core.pretrained.compiled_forward
+             input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)] * 2)
 def _quality(r, x):
     return tf.image.psnr(r, x, max_val=1.0), tf.image.ssim(r, x, max_val=1.0)
 

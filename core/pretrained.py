@@ -204,7 +204,12 @@ def compiled_forward(model):
     if forward is None:
         import tensorflow as tf
 
-        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+        # autograph=False: nothing here branches on a tensor, and autograph would parse this lambda's source
+        # with `ast` on whichever thread traces it first. CPython 3.11's parser is not safe for two threads
+        # at once ("AST constructor recursion depth mismatch"; the warm-up thread and a page's script did
+        # it together under AppTest), and a parse spoilt that way traced `model((x,))`: "Only input tensors
+        # may be passed as positional arguments".
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True, autograph=False,
                          input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
         forward = lambda x: fn(tf.constant(np.asarray(x, np.float32))).numpy()  # noqa: E731
         # object.__setattr__: Keras would otherwise try to track it as part of the model

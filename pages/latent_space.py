@@ -104,7 +104,10 @@ def decoder_panel():
     links.defaults(DECODE)
     z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.05, key="z1")
     z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.05, key="z2")
-    st.image(models.decoded(z1, z2), width=224, output_format="PNG")
+    digit_col, map_col = st.columns(2)
+    digit_col.image(models.decoded(z1, z2), width=224, output_format="PNG")
+    map_col.image(models.located(z1, z2, Z_LIMIT), width=160, output_format="PNG",
+                  caption=t("latent.located", lim=f"{Z_LIMIT:g}"))
     nearest = int(np.argmin(((z_all - [z1, z2]) ** 2).sum(axis=1)))
     st.caption(t("latent.nearest", index=nearest, label=int(y_all[nearest])))
     links.finish(DECODE, partial=True)

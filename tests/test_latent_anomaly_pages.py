@@ -17,16 +17,16 @@ def auroc(at):
 def test_moving_a_z_slider_changes_only_the_decoded_digit():
     at = open_page("latent_space", 180)
     before = images(at)
-    assert len(before) == 3  # decoded point, manifold, interpolation strip
+    assert len(before) == 4  # decoded point, where it lies on the map, manifold, interpolation strip
     # the seed AE's PCA and t-SNE maps are shipped; compacting its weights once hid them
     assert EN("latent.maps_missing") not in [i.value for i in at.info]
     assert EN("latent.compare_caption") in [c.value for c in at.caption]
     at.slider(key="z1").set_value(2.0).run()
     assert not at.exception
     after = images(at)
-    assert after[0] != before[0] and after[1:] == before[1:]
+    assert after[0] != before[0] and after[1] != before[1] and after[2:] == before[2:]
     at.slider(key="grid_n").set_value(30).run()
-    assert images(at)[1] != after[1]
+    assert images(at)[2] != after[2]
 
 
 def test_changing_the_normal_digit_changes_the_auroc_to_the_manifests():

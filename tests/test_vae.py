@@ -111,3 +111,15 @@ def test_thumbnails_are_small_png_data_urls():
     x, _ = data.load_sample()
     urls = latent.thumbnails(x[:3])
     assert all(u.startswith("data:image/png;base64,") and len(u) < 1200 for u in urls)
+
+
+def test_map_picture_puts_each_digit_in_its_colour_and_marks_the_point():
+    z = np.array([[0.0, 0.0], [-4.0, 4.0], [4.0, -4.0], [9.0, 0.0]])  # centre, top left, bottom right, off the map
+    picture = latent.map_picture(z, [3, 1, 7, 5], extent=4.0, size=81)
+    assert picture.shape == (81, 81, 3)
+    assert (picture[40, 40] == latent.TABLEAU10[3]).all()  # z2 points up: (-4, 4) is the top-left corner
+    assert (picture[0, 0] == latent.TABLEAU10[1]).all() and (picture[80, 80] == latent.TABLEAU10[7]).all()
+    assert not (picture == latent.TABLEAU10[5]).all(axis=-1).any()  # off the map: not drawn at all
+    marked = latent.mark(picture, (2.0, 2.0), extent=4.0)
+    assert (marked[20, 60] == 0).all() and (picture[20, 60] == 255).all()  # a copy: the cached map is untouched
+    assert (latent.mark(picture, (99.0, -99.0), extent=4.0)[80, 80] == 0).all()  # held at the edge

@@ -161,6 +161,22 @@ def decoded(z1: float, z2: float) -> bytes:
     return _decoded(sha("vae"), round(float(z1), 4), round(float(z2), 4))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _map_picture(weights_sha: str, extent: float) -> np.ndarray:
+    return latent.map_picture(vae_map(weights_sha), test_digits()[1], extent)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def _located(weights_sha: str, z1: float, z2: float, extent: float) -> bytes:
+    return png(latent.mark(_map_picture(weights_sha, extent), (z1, z2), extent))
+
+
+def located(z1: float, z2: float, extent: float) -> bytes:
+    """The map in miniature with a cross-hair at (z1, z2), as a PNG: where the decoded point lies among
+    the test digits, without sending the 10,000-point map again."""
+    return _located(sha("vae"), round(float(z1), 4), round(float(z2), 4), float(extent))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def manifold_png(weights_sha: str, n: int, extent: float) -> bytes:
     return tile_png(latent.manifold(load("vae"), n, extent), per_line=n, scale=2, gap=0)

@@ -63,6 +63,7 @@ def _latent_space() -> None:
     models.vae_map(sha)
     models.thumbnails()
     models.decoded(0.0, 0.0)
+    models.located(0.0, 0.0, 4.0)  # the page's Z_LIMIT
     models.manifold_png(sha, 15, 2.0)
     models.interpolation_png(sha, 3, 2, 10)
 
