@@ -191,6 +191,16 @@ class Sampling(layers.Layer):
         return z_mean + keras.ops.exp(0.5 * z_log_var) * eps
 
 
+def _drawn_once(model, draw) -> keras.Model:
+    """`model.as_functional()`, drawn on the first call and kept: each drawing calls the shared networks
+    once more on new inputs, and a summary, its MACs and its diagram all ask for it."""
+    view = getattr(model, "_functional_view", None)
+    if view is None:
+        view = draw()
+        object.__setattr__(model, "_functional_view", view)  # not tracked by Keras as part of the model
+    return view
+
+
 class VAE(keras.Model):
     """Encoder → (mean, log σ²) → sampled z → decoder logits. Loss: summed per-pixel binary cross-entropy
     plus KL(q(z|x) ‖ N(0, I)), i.e. the negative ELBO in nats per image.
@@ -220,9 +230,10 @@ class VAE(keras.Model):
     def as_functional(self) -> keras.Model:
         """The path a training image takes (encoder → sampled z → decoder logits) as a functional model of
         the same layers, to read and draw (core.arch, core.diagrams); it shares the weights."""
-        image = keras.Input(shape=self.encoder.input_shape[1:], name="image")
-        z = self.sampler(self.encoder(image))
-        return keras.Model(image, self.decoder(z), name=self.name)
+        def draw():
+            image = keras.Input(shape=self.encoder.input_shape[1:], name="image")
+            return keras.Model(image, self.decoder(self.sampler(self.encoder(image))), name=self.name)
+        return _drawn_once(self, draw)
 
     def neg_elbo(self, x, training=False, seed=None):
         """Per image: (reconstruction nats, KL nats), one z sample each; an int `seed` fixes that sample."""
@@ -359,9 +370,11 @@ class GeometricDetector(keras.Model):
     def as_functional(self) -> keras.Model:
         """Both heads as a functional model of the same layers, to read and draw: the transformation
         logits it trains on and the distance it scores with; it shares the weights."""
-        image = keras.Input(shape=self.net.input_shape[1:], name="image")
-        logits, features = self.net(image)
-        return keras.Model(image, [logits, self.distance(features)], name=self.name)
+        def draw():
+            image = keras.Input(shape=self.net.input_shape[1:], name="image")
+            logits, features = self.net(image)
+            return keras.Model(image, [logits, self.distance(features)], name=self.name)
+        return _drawn_once(self, draw)
 
     def features(self, images, batch_size: int = 1000):
         import numpy as np
