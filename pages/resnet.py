@@ -16,13 +16,6 @@ SEED = {"rn_blocks": 4, "rn_sub": 2, "rn_filters": 64, "rn_size": 128, "rn_chann
         "rn_residual": True}
 GRAD_BATCH = 64
 COLORS = ["#1e88e5", "#e53935"]  # residual, plain
-
-
-def network_colours():
-    """The residual/plain colour scale, its legend in the page's language (the data keep the code names)."""
-    residual, plain = (json.dumps(t(f"resnet.net.{n}"), ensure_ascii=False) for n in ("residual", "plain"))
-    return {"field": "network", "type": "nominal", "scale": {"domain": ["residual", "plain"], "range": COLORS},
-            "legend": {"title": None, "labelExpr": f"datum.label == 'residual' ? {residual} : {plain}"}}
 SEED_CODE = """\
 def resnet_model(label_num):          # the seed's loop, as core.models.resnet keeps it
     num_filters = 64
@@ -103,6 +96,13 @@ def grad_rows(depth, training):
 
 def seed_defaults():
     ss.update(SEED)
+
+
+def network_colours():
+    """The residual/plain colour scale, its legend in the page's language (the data keep the code names)."""
+    residual, plain = (json.dumps(t(f"resnet.net.{n}"), ensure_ascii=False) for n in ("residual", "plain"))
+    return {"field": "network", "type": "nominal", "scale": {"domain": ["residual", "plain"], "range": COLORS},
+            "legend": {"title": None, "labelExpr": f"datum.label == 'residual' ? {residual} : {plain}"}}
 
 
 def loss_chart(history, where):
