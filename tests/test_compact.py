@@ -10,18 +10,12 @@ from core.recipes import RECIPES
 
 MANIFEST = pretrained.load_manifest()
 
-# Shipped files not rewritten lean yet (most still hold Adam's moments). One submission may carry only so
-# many megabytes of changed files, old and new counted, so `python -m core.compact` goes over them a few
-# files per session. This set only shrinks: the test fails as soon as a listed file is lean (take it off)
-# or an unlisted one is not.
-NOT_COMPACTED_YET = {"oneclass_9", "unet_global_deep", "unet_global_deeper", "unet_global_wide"}
-
 
 def test_every_shipped_file_is_lean():
-    loose = {n for n, e in MANIFEST.items() if not pretrained.is_lean(data.PRETRAINED_DIR / e["file"])}
-    assert loose == NOT_COMPACTED_YET
     fat = {n for n, e in MANIFEST.items() if pretrained.optimizer_variables(data.PRETRAINED_DIR / e["file"])}
-    assert fat <= loose  # and no lean file holds an optimizer variable
+    assert fat == set()  # no shipped file holds an optimizer variable
+    loose = {n for n, e in MANIFEST.items() if not pretrained.is_lean(data.PRETRAINED_DIR / e["file"])}
+    assert loose == set()  # and every large array is stored compressed
     for name, e in MANIFEST.items():
         if "converted_from" in e:  # a compacted file records what it came from and how
             assert e["converted_from"]["command"] == compact.COMMAND
