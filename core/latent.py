@@ -141,9 +141,7 @@ def load_maps(folder=None) -> dict | None:
         return None
     with np.load(path, allow_pickle=False) as f:
         maps = {k: f[k] for k in f.files}
-    entry = pretrained.load_manifest().get("seed_ae", {})
-    # core.compact rewrites a file lean with bit-identical weights: maps made from the file it replaced hold
-    made_from = {entry.get("sha256"), entry.get("converted_from", {}).get("sha256")} - {None}
+    made_from = pretrained.same_weights(pretrained.load_manifest().get("seed_ae", {}))
     return maps if str(maps.pop("seed_ae_sha256")) in made_from else None
 
 

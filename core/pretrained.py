@@ -114,6 +114,12 @@ def best_denoiser(manifest: dict | None = None) -> str | None:
     return max(denoisers(manifest), key=lambda n: manifest[n]["metrics"]["gaussian_0.5"]["psnr"], default=None)
 
 
+def same_weights(entry: dict) -> set[str]:
+    """The sha256s of files holding exactly this entry's weights: its own, and the one `core.compact`
+    rewrote lean (bit-identical weights). Figures computed from either still hold."""
+    return {entry.get("sha256"), entry.get("converted_from", {}).get("sha256")} - {None}
+
+
 def status(folder: Path | None = None) -> list[ModelStatus]:
     folder = _folder(folder)
     manifest = load_manifest(folder / "manifest.json")
