@@ -98,14 +98,12 @@ def write_scores(folder=None, log=print) -> str:
     manifest = pretrained.load_manifest(folder / "manifest.json")
     x = data.to_float(data.load_sample(folder / "mnist_test.npz")[0])
     out = {}
-    for digit in range(10):
-        for kind in SCORES:
-            name = shipped_model([digit], kind)
-            if name not in manifest:
-                continue
+    for name in sorted({shipped_model([d], kind) for d in range(10) for kind in SCORES} & set(manifest)):
+        model = pretrained.load(name, folder)  # once for all the scores it offers
+        out[f"{name}.sha256"] = np.asarray(manifest[name]["sha256"])
+        for kind in (k for k in SCORES if name.startswith(FAMILY[k] + "_")):
             started = time.perf_counter()
-            out[f"{name}.{kind}"] = score(pretrained.load(name, folder), x, kind).astype(np.float32)
-            out[f"{name}.sha256"] = np.asarray(manifest[name]["sha256"])
+            out[f"{name}.{kind}"] = score(model, x, kind).astype(np.float32)
             log(f"[{name}] {kind}: {time.perf_counter() - started:.1f} s")
     path = folder / SCORES_FILE
     np.savez_compressed(path, **out)
