@@ -6,7 +6,11 @@ a model trained on MNIST sees it badly unless it is made so. `to_mnist` does tha
 intermediate picture, because this step is where most "draw a digit" demos silently go wrong.
 
 Uploads are untrusted: the byte and pixel limits are checked before any pixel is decoded, and Pillow's
-decompression-bomb guard stays on. Plain numpy + Pillow: no streamlit, no TensorFlow.
+decompression-bomb guard stays on. Plain numpy, scipy.ndimage and Pillow: no streamlit, no TensorFlow.
+
+A phone photo adds its own faults: grey paper, light that falls off, dark corners, a shadow over a corner,
+specks, the table beside the sheet. So the light is divided out before any threshold, the ink's colour is
+judged from the strokes, and only the digit's own marks are kept (core.photo makes such photos to measure it).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 MAX_BYTES = 5 * 1024 * 1024  # the app's upload cap: maxUploadSize = 5 in .streamlit/config.toml
 # 25 megapixels takes a 24-MP camera photo (6000×4000). It is below Pillow's own decompression-bomb
@@ -33,14 +38,29 @@ BOX = 20
 CENTRE = 14.0
 # Ink must stand out from the background by a tenth of full scale: more than JPEG noise or paper grain.
 MIN_CONTRAST = 0.1
-# Whatever is less than 30 % of the way from the background to the ink is shading or paper texture.
-FAINT = 0.3
+# The steps work on these sizes (longer side, px): the ink's colour is judged on a small copy, the paper's
+# light estimated on another; both are slow-changing or coarse enough not to need more.
+POLARITY_SIDE = 96
+LIGHT_SIDE = 192
+# The window that estimates the paper's light, as a fraction of the picture's shorter side: wider than any pen
+# stroke, even of a digit cropped tight with a marker, where strokes cross.
+LIGHT_WINDOW = 0.2
+# Paper is evenly lit when its level across the picture varies by less than this share of the ink's contrast.
+EVEN = 0.25
+# A mark joins the digit if it weighs at least this share of the heaviest mark and lies within NEAR times the
+# digit's size of it; lighter marks are specks. Ink on less than MIN_AREA of the picture is no digit (a
+# 1000-px photo needs 100 pixels of it, a 28-px one a single pixel).
+MIN_MARK = 0.03
+NEAR = 0.3
+MIN_AREA = 1e-4
+RIM = 0.15  # a band along the edge no deeper than this share of the picture is the table, not ink
 # Colour channels varying less than this carry no drawing (a canvas paints every stroke one colour).
 FLAT = 0.05
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601-2, as Pillow's "L" mode
 
 REASONS = ("empty", "not_an_image", "damaged", "unsupported_format", "too_large", "too_small", "no_ink")
-STEPS = ("decoded", "grayscale", "inverted", "background_removed", "cropped", "resized", "centred")
+STEPS = ("decoded", "hand_cropped", "grayscale", "paper_light", "flattened", "strokes", "cropped", "resized", "centred")
+INKS = ("auto", "dark", "light")  # the ink's colour: judged from the strokes, or said by the person
 
 _READABLE = "PNG, JPEG, BMP, GIF or WebP"
 
@@ -62,17 +82,23 @@ class PreprocessError(ValueError):
 class Preprocessed:
     """`image`: (28, 28) float32 in [0, 1], white ink on black, as MNIST.
 
-    `steps`: (name, array) in order, names from STEPS ("inverted" only when the background was light).
-    "decoded" is (H, W, 3) RGB when the picture has colour, (H, W) otherwise; every other step is a
-    2-D float32 array in [0, 1]. The last step is `image`.
+    `steps`: (name, array) in order, names from STEPS ("hand_cropped" only when a crop box was given).
+    "decoded" and "hand_cropped" are (H, W, 3) RGB when the picture has colour, (H, W) otherwise; "strokes" is
+    RGB (the kept ink in white, marks dropped as shadow, speck or edge in red); every other step is a 2-D
+    float32 array in [0, 1]: "paper_light" is the light the paper got, "flattened" the ink (white) once that
+    light is divided out. The last step is `image`. `dark_ink`: whether the ink was darker than the paper.
     """
 
     image: np.ndarray
     steps: list
+    dark_ink: bool = True
 
 
-def to_mnist(source) -> Preprocessed:
+def to_mnist(source, crop=None, ink: str = "auto") -> Preprocessed:
     """Turn `source` into an MNIST-style digit, or raise PreprocessError saying why it cannot be.
+
+    `crop`: (left, top, right, bottom) as fractions of the decoded picture, to rescue a photo by hand; `ink`:
+    one of INKS, "auto" to judge it from the strokes.
 
     `source` may be the bytes of an image file, a file-like object, a path, a PIL image, or a numpy
     array: (H, W) grayscale, (H, W, C) with C = 1 to 4 (gray, gray+alpha, RGB, RGBA — a drawing
@@ -85,7 +111,9 @@ def to_mnist(source) -> Preprocessed:
         pixels = _image_pixels(_open(_read(source)))
     else:
         pixels = _array_pixels(source)
-    return _mnist_style(pixels)
+    if ink not in INKS:
+        raise ValueError(f"ink must be one of {INKS}, got {ink!r}")
+    return _mnist_style(pixels, crop, ink)
 
 
 # --- reading and decoding --------------------------------------------------------------------------
@@ -224,29 +252,35 @@ def _unit_range(array: np.ndarray) -> np.ndarray:
 
 # --- the MNIST recipe ------------------------------------------------------------------------------
 
-def _mnist_style(pixels: np.ndarray) -> Preprocessed:
+def _mnist_style(pixels: np.ndarray, crop=None, ink: str = "auto") -> Preprocessed:
     height, width = pixels.shape[:2]
     if min(height, width) < MIN_SIDE:
         raise PreprocessError("too_small", f"The picture is only {width}×{height} pixels; a digit needs at least "
                               f"{MIN_SIDE}×{MIN_SIDE}. Use a larger picture.", width=width, height=height)
     decoded, gray = _decoded_and_gray(pixels)
-    steps = [("decoded", decoded), ("grayscale", gray)]
+    steps = [("decoded", decoded)]
+    if crop is not None:
+        box = _crop_box(crop, gray.shape)
+        decoded, gray = decoded[box], gray[box]
+        steps.append(("hand_cropped", decoded))
+    steps.append(("grayscale", gray))
 
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    background = float(np.median(border))
-    # "Light" is judged against the picture's own range, not 0.5: a phone exposes white paper as grey.
-    if background > (float(gray.min()) + float(gray.max())) / 2:
-        gray, background = 1 - gray, 1 - background
-        steps.append(("inverted", gray))
+    dark = _dark_ink(gray) if ink == "auto" else ink == "dark"
+    # From here on ink is bright and paper dark, as in MNIST.
+    up = 1 - gray if dark else gray
+    paper = _paper_light(up)
+    steps.append(("paper_light", 1 - paper if dark else paper))
+    # Divided by the light that reached the paper: under a shadow, ink and paper darken alike, so the ink's
+    # share of the paper's brightness is what holds everywhere.
+    flat = np.clip((up - paper) / np.maximum(1 - paper, 0.1), 0, 1).astype(np.float32)
+    steps.append(("flattened", flat))
 
-    ink = float(gray.max())
-    if ink - background < MIN_CONTRAST:
-        raise PreprocessError("no_ink", "No digit found: nothing in the picture stands out from its background. "
-                              "Draw or photograph a dark digit on light paper (or a light one on dark), "
-                              "large enough to fill most of the picture.")
-    black_point = background + FAINT * (ink - background)
-    cleaned = np.clip((gray - black_point) / (ink - black_point), 0, 1).astype(np.float32)
-    steps.append(("background_removed", cleaned))
+    kept, dropped = _digit_strokes(flat)
+    level = float(np.percentile(flat[kept], 90))
+    cleaned = np.where(ndimage.binary_dilation(kept, iterations=2), np.clip(flat / level, 0, 1), 0).astype(np.float32)
+    shown = np.repeat(cleaned[..., None], 3, axis=-1)
+    shown[dropped] = (0.85, 0.15, 0.15)  # what was taken for shadow, speck or edge, in red
+    steps.append(("strokes", shown))
 
     rows = np.flatnonzero(cleaned.any(axis=1))
     cols = np.flatnonzero(cleaned.any(axis=0))
@@ -257,7 +291,140 @@ def _mnist_style(pixels: np.ndarray) -> Preprocessed:
     steps.append(("resized", fitted))
     image = _centre_by_mass(fitted)
     steps.append(("centred", image))
-    return Preprocessed(image=image, steps=steps)
+    return Preprocessed(image=image, steps=steps, dark_ink=dark)
+
+
+def _crop_box(crop, shape):
+    """(left, top, right, bottom) as fractions of the picture → the slices it keeps (at least MIN_SIDE px)."""
+    try:
+        left, top, right, bottom = (float(v) for v in crop)
+    except (TypeError, ValueError):
+        raise ValueError(f"crop must be four numbers (left, top, right, bottom), got {crop!r}") from None
+    if not (0 <= left < right <= 1 and 0 <= top < bottom <= 1):
+        raise ValueError(f"crop must hold 0 <= left < right <= 1 and 0 <= top < bottom <= 1, got {crop!r}")
+    height, width = shape
+    r0, r1 = int(round(top * height)), int(round(bottom * height))
+    c0, c1 = int(round(left * width)), int(round(right * width))
+    if min(r1 - r0, c1 - c0) < MIN_SIDE:
+        raise PreprocessError("too_small", f"The crop keeps only {c1 - c0}×{r1 - r0} pixels; a digit needs at "
+                              f"least {MIN_SIDE}×{MIN_SIDE}. Widen the crop box.", width=c1 - c0, height=r1 - r0)
+    return np.s_[r0:r1, c0:c1]
+
+
+def _shrunk(gray: np.ndarray, side: int) -> np.ndarray:
+    scale = side / max(gray.shape)
+    if scale >= 1:
+        return gray
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX))
+
+
+def _dark_ink(gray: np.ndarray) -> bool:
+    """Whether the ink is darker than the paper, judged from the marks, not from the frame's edge or mean.
+
+    Against the local median (the paper, wherever strokes cover less than half of the window), dark ink is a
+    far tail below and light ink a far tail above; vignetting and a shadow are slow changes the median
+    follows, so they do not vote. Which tail holds more, beyond the noise, decides."""
+    small = _shrunk(gray, POLARITY_SIDE)
+    window = max(3, round(max(small.shape) / 2)) | 1
+    detail = small - ndimage.median_filter(small, size=window, mode="reflect")
+    noise = 1.4826 * float(np.median(np.abs(detail))) + 1e-3
+    below = np.clip(-detail - 3 * noise, 0, None).sum()
+    above = np.clip(detail - 3 * noise, 0, None).sum()
+    if max(below, above) > 2 * min(below, above):
+        return bool(below > above)
+    # No clear tail: a thick digit filling the picture, where the median is partly ink. Ink is then still
+    # the smaller share of the picture.
+    return bool((small < _otsu(small)).mean() < 0.5)
+
+
+def _paper_light(up: np.ndarray) -> np.ndarray:
+    """The paper's brightness under the picture's light, in the ink-up picture (ink bright, paper dark).
+
+    Where the paper is evenly lit (a scan, a drawing, a photo in good light), that is one level: the paper's
+    median. Otherwise a grey opening by a window wider than any stroke: the strokes vanish, and the light's
+    falloff, the dark corners and a shadow wider than the window survive; it is computed small and smoothed,
+    then brought back to full size. The opening needs paper around the strokes, which a digit filling the
+    whole picture leaves too little of; evenly lit, such a picture never needs it."""
+    small = _shrunk(up, LIGHT_SIDE)
+    split = _otsu(small)
+    ink = small[small >= split]
+    # The paper's level in each sixteenth of the picture: a low percentile, unmoved by the strokes' soft edges.
+    levels = [np.percentile(b, 10) for band in np.array_split(small, 4) for b in np.array_split(band, 4, axis=1)]
+    if ink.size and max(levels) - min(levels) < EVEN * (float(np.median(ink)) - min(levels)):
+        return np.full(up.shape, float(np.median(small[small < split])), np.float32)
+    size = max(3, round(min(small.shape) * LIGHT_WINDOW))
+    light = ndimage.gaussian_filter(ndimage.grey_opening(small, size=(size, size), mode="reflect"), 1.0)
+    if light.shape != up.shape:
+        light = np.asarray(Image.fromarray(light.astype(np.float32)).resize(up.shape[::-1], Image.Resampling.BILINEAR))
+    return np.minimum(light, up.max())
+
+
+def _otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of values in [0, 1]: the cut that best separates two classes (max between-class variance)."""
+    counts, edges = np.histogram(values, bins=bins, range=(0, 1))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(counts)
+    mass = np.cumsum(counts * centres)
+    total, total_mass = weight[-1], mass[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = np.nan_to_num((total_mass * weight / total - mass) ** 2 / (weight * (total - weight)))[:-1]
+    if not between.any():  # one value throughout: nothing lies above it
+        return float(np.max(values)) + 1 / bins
+    return float(centres[np.argmax(between)])
+
+
+def _digit_strokes(flat: np.ndarray):
+    """(kept, dropped) masks: the digit's own strokes, and the marks taken for shadow, speck or paper edge.
+
+    Marks are what Otsu's threshold separates from the flattened paper. The digit is the heaviest mark, with
+    every other mark of some weight close to it (a 5's detached bar, a broken stroke); marks that run along the
+    picture's edge, shallow and long (the table), count only when nothing else is there."""
+    # Smoothed against sensor noise and JPEG's blocks, but not in a picture so small that a pixel is a stroke.
+    smooth = ndimage.gaussian_filter(flat, min(1.0, min(flat.shape) / 100))
+    if float(smooth.max()) < MIN_CONTRAST:
+        raise _no_ink()
+    threshold = max(_otsu(smooth), MIN_CONTRAST * 0.75)
+    marks, count = ndimage.label(smooth > threshold, structure=np.ones((3, 3)))
+    if count == 0:
+        raise _no_ink()
+    index = np.arange(1, count + 1)
+    mass = ndimage.sum_labels(flat, marks, index)
+    boxes = ndimage.find_objects(marks)
+    height, width = flat.shape
+    # The table beside the sheet: a band along the picture's edge, for half its length or more, and shallow.
+    rim = np.array([(b[0].start == 0 or b[0].stop == height) and b[1].stop - b[1].start >= width / 2
+                    and b[0].stop - b[0].start <= RIM * height
+                    or (b[1].start == 0 or b[1].stop == width) and b[0].stop - b[0].start >= height / 2
+                    and b[1].stop - b[1].start <= RIM * width for b in boxes])
+    inner = ~rim if (~rim & (mass >= MIN_MARK * mass.max())).any() else np.ones(count, bool)
+    first = int(np.argmax(np.where(inner, mass, -1)))
+    chosen = {first}
+    top, left, bottom, right = boxes[first][0].start, boxes[first][1].start, boxes[first][0].stop, boxes[first][1].stop
+    grew = True
+    while grew:
+        grew = False
+        reach = NEAR * max(bottom - top, right - left)
+        for i in np.flatnonzero(inner & (mass >= MIN_MARK * mass[first])):
+            if i in chosen:
+                continue
+            b = boxes[i]
+            gap = max(top - b[0].stop, b[0].start - bottom, left - b[1].stop, b[1].start - right, 0)
+            if gap <= reach:
+                chosen.add(int(i))
+                top, left = min(top, b[0].start), min(left, b[1].start)
+                bottom, right = max(bottom, b[0].stop), max(right, b[1].stop)
+                grew = True
+    kept = np.isin(marks, np.array(sorted(chosen)) + 1)
+    if float(flat[kept].sum()) <= 0 or int(kept.sum()) < MIN_AREA * flat.size:
+        raise _no_ink()
+    return kept, (marks > 0) & ~kept
+
+
+def _no_ink() -> PreprocessError:
+    return PreprocessError("no_ink", "No digit found: nothing in the picture stands out from its background. "
+                           "Draw or photograph a dark digit on light paper (or a light one on dark), "
+                           "large enough to fill most of the picture.")
 
 
 def _decoded_and_gray(pixels: np.ndarray):

@@ -110,16 +110,77 @@ def test_the_longer_side_is_fitted_to_20_px():
     assert resized.shape == (2, 20)  # aspect kept: 20 × 260 → 1.5 rounds to 2
 
 
-def test_steps_in_order_and_inverted_only_for_a_light_background(seven):
+def test_steps_in_order_and_the_ink_judged_from_the_strokes(seven):
     light = to_mnist(encode(on_paper(seven)))
-    assert [name for name, _ in light.steps] == list(preprocess.STEPS)
+    assert [name for name, _ in light.steps] == [s for s in preprocess.STEPS if s != "hand_cropped"]
+    assert light.dark_ink
     dark = to_mnist(seven)
-    assert [name for name, _ in dark.steps] == [s for s in preprocess.STEPS if s != "inverted"]
+    assert not dark.dark_ink and [name for name, _ in dark.steps] == [name for name, _ in light.steps]
     for name, picture in light.steps[1:]:
-        assert picture.ndim == 2 and picture.dtype == np.float32, name
+        assert picture.ndim == (3 if name == "strokes" else 2) and picture.dtype == np.float32, name
         assert 0 <= picture.min() and picture.max() <= 1, name
     assert light.steps[-1][1] is light.image
     assert correlation(light.image, dark.image) > 0.9
+
+
+def test_dark_corners_do_not_flip_the_ink(seven):
+    """Vignetting darker than the paper's centre: the frame's edge says "dark background", the strokes don't."""
+    paper = np.asarray(on_paper(seven, side=400), np.float32) / 255
+    rows, cols = np.mgrid[0:400, 0:400] / 399 - 0.5
+    light = 1 - 1.6 * (rows ** 2 + cols ** 2)  # corners at 20 % of the centre's light
+    result = to_mnist((paper * 0.9 * light * 255).astype(np.uint8))
+    assert result.dark_ink
+    assert best_correlation(result.image, seven) > 0.85
+
+
+def test_a_shadow_over_a_corner_is_dropped_not_cropped(seven):
+    paper = np.asarray(on_paper(seven, side=400), np.float32) / 255
+    rows, cols = np.mgrid[0:400, 0:400]
+    shadow = 1 / (1 + np.exp((np.hypot(rows - 399, cols - 399) / 400 - 0.5) / 0.02))  # a hard-edged quarter disc
+    result = to_mnist((paper * 0.85 * (1 - 0.6 * shadow) * 255).astype(np.uint8))
+    assert best_correlation(result.image, seven) > 0.85
+    assert max(dict(result.steps)["cropped"].shape) < 300  # the digit's box, not the digit and the shadow
+
+
+def test_specks_and_the_table_edge_are_shown_dropped(seven):
+    paper = np.asarray(on_paper(seven, side=400), np.float32) / 255 * 0.8
+    paper[:, :20] = 0.15  # the table beside the sheet
+    for y, x in ((30, 350), (370, 60), (380, 380)):
+        paper[y - 2:y + 3, x - 2:x + 3] = 0.2
+    result = to_mnist((paper * 255).astype(np.uint8))
+    strokes = dict(result.steps)["strokes"]
+    red = (strokes[..., 0] > 0.8) & (strokes[..., 1] < 0.2)
+    assert red[:, :20].mean() > 0.9 and red[370, 60] and red[30, 350]
+    assert best_correlation(result.image, seven) > 0.85
+
+
+@pytest.mark.parametrize("ink", ["dark", "light"])
+def test_the_ink_colour_can_be_said_by_hand(ink, seven):
+    picture = np.asarray(on_paper(seven), np.uint8)
+    result = to_mnist(picture if ink == "dark" else 255 - picture, ink=ink)
+    assert result.dark_ink == (ink == "dark")
+    assert best_correlation(result.image, seven) > 0.85
+    wrong = to_mnist(picture, ink="light")  # the paper taken for ink: something else, but no error
+    assert not wrong.dark_ink and best_correlation(wrong.image, seven) < 0.7
+    with pytest.raises(ValueError):
+        to_mnist(picture, ink="blue")
+
+
+def test_a_crop_box_keeps_its_part_and_shows_it(seven):
+    picture = np.full((300, 600), 230, np.uint8)
+    picture[10:290, 310:590] = np.asarray(on_paper(seven), np.uint8)
+    picture[100:200, 40:60] = 0  # a heavy bar left of the digit, heavier than it
+    result = to_mnist(picture, crop=(0.5, 0, 1, 1))
+    names = [name for name, _ in result.steps]
+    assert names[:3] == ["decoded", "hand_cropped", "grayscale"]
+    assert dict(result.steps)["hand_cropped"].shape == (300, 300)
+    assert best_correlation(result.image, seven) > 0.85
+    with pytest.raises(PreprocessError) as caught:
+        to_mnist(picture, crop=(0.5, 0.5, 0.51, 0.51))
+    assert caught.value.reason == "too_small"
+    for bad in ((0.6, 0, 0.5, 1), (0, 0, 1), (-0.1, 0, 1, 1), ("a", 0, 1, 1)):
+        with pytest.raises(ValueError):
+            to_mnist(picture, crop=bad)
 
 
 def test_every_kind_of_source_gives_the_same_digit(seven, tmp_path):
@@ -141,8 +202,7 @@ def test_a_photo_blue_pen_on_dim_uneven_paper(seven):
     pen = np.array([0.10, 0.15, 0.45], np.float32)
     photo = light[..., None] * (ink[..., None] + (1 - ink[..., None]) * pen / 0.55)
     result = to_mnist(encode(Image.fromarray((photo * 255).astype(np.uint8)), "JPEG", quality=85))
-    names = [name for name, _ in result.steps]
-    assert "inverted" in names
+    assert result.dark_ink
     assert result.steps[0][1].shape == (280, 280, 3)  # the decoded colour picture, for the page
     assert best_correlation(result.image, seven) > 0.85
 
