@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -65,3 +67,62 @@ def channels(fmap, vmax=None, per_line: int = 8, side: int = 56, gap: int = 2) -
         cell = np.repeat(np.repeat(scaled[:, :, i], k, axis=0), k, axis=1)
         out[r * (h * k + gap):r * (h * k + gap) + h * k, col * (w * k + gap):col * (w * k + gap) + w * k] = cell
     return (out * 255).round().astype(np.uint8)
+
+
+def mosaic(pictures, per_line: int, side: int = 112, gap: int = 6, notes=None, outline=None) -> np.ndarray:
+    """Pictures of any size (2-D gray or RGB, floats in [0, 1]) as one RGB uint8 image of numbered tiles.
+
+    Each picture is fitted into a `side`×`side` tile, aspect kept, on its own paper (the median of its border),
+    enlarged with nearest neighbours when small (a 28-px digit stays crisp). Tiles are numbered from 1 in a
+    corner badge; `notes[i]`, when given, is a short language-neutral text (a PSNR) under tile i. `outline`:
+    {tile index: (left, top, right, bottom) as fractions} draws a red box on that tile (a crop). One picture
+    for a whole row, so a phone's narrow screen wraps it as a picture, not as a column per cell."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    n = len(pictures)
+    lines = max(1, -(-n // per_line))
+    per_line = -(-n // lines)
+    note_h = 18 if notes else 0
+    cell_h = side + note_h
+    canvas = Image.new("RGB", (per_line * (side + gap) - gap, lines * (cell_h + gap) - gap), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    font = _font(13)
+    for i, picture in enumerate(pictures):
+        picture = np.clip(np.asarray(picture, np.float32), 0, 1)
+        if picture.ndim == 2:
+            picture = np.repeat(picture[..., None], 3, axis=-1)
+        border = np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
+        paper = tuple(int(v) for v in np.median(border, axis=0) * 255)
+        small = Image.fromarray((picture * 255).round().astype(np.uint8))
+        scale = side / max(small.size)
+        size = (max(1, round(small.size[0] * scale)), max(1, round(small.size[1] * scale)))
+        small = small.resize(size, Image.Resampling.NEAREST if scale >= 2 else Image.Resampling.LANCZOS)
+        r, c = divmod(i, per_line)
+        x0, y0 = c * (side + gap), r * (cell_h + gap)
+        canvas.paste(paper, (x0, y0, x0 + side, y0 + side))
+        left, top = x0 + (side - size[0]) // 2, y0 + (side - size[1]) // 2
+        canvas.paste(small, (left, top))
+        if paper == (255, 255, 255):
+            draw.rectangle((x0, y0, x0 + side - 1, y0 + side - 1), outline=(200, 200, 200))
+        if outline and i in outline:
+            a, b, cc, d = outline[i]
+            draw.rectangle((left + a * size[0], top + b * size[1], left + cc * size[0] - 1, top + d * size[1] - 1),
+                           outline=(230, 30, 30), width=3)
+        draw.rounded_rectangle((x0 + 3, y0 + 3, x0 + 22, y0 + 21), radius=4, fill=(30, 80, 160))
+        draw.text((x0 + 12.5, y0 + 12), str(i + 1), fill=(255, 255, 255), font=font, anchor="mm")
+        if notes and notes[i]:
+            draw.text((x0 + side / 2, y0 + side + note_h / 2 + 1), notes[i], fill=(40, 40, 40), font=font, anchor="mm")
+    return np.asarray(canvas)
+
+
+@lru_cache(maxsize=4)
+def _font(size: int):
+    """DejaVu Sans from matplotlib's own files (it has ∞, which Pillow's default font lacks), else Pillow's."""
+    from PIL import ImageFont
+
+    try:
+        import matplotlib
+
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), size)
+    except (ImportError, OSError):
+        return ImageFont.load_default(size=size)

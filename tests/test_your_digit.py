@@ -1,5 +1,6 @@
 """The your-digit page as Streamlit runs it: samples, uploads good and bad, the noise slider."""
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -39,20 +40,23 @@ def upload(at, name, content, mime="image/png"):
     return at
 
 
-def test_a_sample_digit_is_preprocessed_read_and_cleaned():
+STEPS, PREDICTION, STRIP = 1, 2, 3  # the page's pictures after the sample (0): steps, the classifier's view, the strip
+
+
+def test_the_opening_sample_is_read_right_and_called_typical():
     at = open_page("your_digit")
     x, y = data.load_sample()
     index = at.number_input(key="sample_index").value
-    assert not at.error
+    assert not at.error and not at.exception
     assert top_guess(at) == int(y[index])
-    # the sample picture, 7 steps (inverted: it is dark on white), the classifier's view, your digit,
-    # noisy, and one picture per shipped denoiser, each with its PSNR
-    # and, with the VAE shipped, what the VAE draws back
-    assert len(images(at)) == 1 + 7 + 1 + 2 + len(pretrained.denoisers()) + ("vae" in pretrained.load_manifest())
-    assert sum(c.value.startswith("PSNR") for c in at.caption) == 1 + len(pretrained.denoisers())
+    assert float(at.main.get("progress")[0].proto.text.split(" — ")[1].rstrip("%")) > 99
+    # the sample, its steps as one picture, the classifier's view, the noise strip as one picture, the VAE's
+    assert len(images(at)) == 4 + ("vae" in pretrained.load_manifest())
+    legend = next(c.value for c in at.caption if c.value.startswith("1 your digit"))
+    assert legend.count(" · ") == 1 + len(pretrained.denoisers())  # yours, noisy and every denoiser, numbered
     if "geometric_9" in pretrained.load_manifest():  # the detector of the predicted digit gives a verdict
-        verdicts = [m.value for m in (*at.success, *at.warning, *at.error)]
-        assert len(verdicts) == 1 and f"{int((y == y[index]).sum()):,} real {y[index]}s in the test set" in verdicts[0]
+        assert [m.value for m in (*at.warning, *at.error)] == []
+        assert len(at.success) == 1 and at.success[0].value.startswith(f"Looks like a typical {y[index]}")
 
     before = images(at)
     at.number_input(key="sample_index").set_value(0).run()
@@ -60,16 +64,80 @@ def test_a_sample_digit_is_preprocessed_read_and_cleaned():
     assert images(at)[0] != before[0]
 
 
-def test_the_noise_slider_changes_the_noisy_and_cleaned_digits_only():
+def test_the_unusual_example_is_one_click_away_and_says_so():
+    at = open_page("your_digit")
+    at.button[1].click().run()  # "Show an unusual digit"
+    assert (at.number_input(key="sample_index").value, at.slider(key="sample_pen").value) == (7, 2)
+    assert top_guess(at) == 9
+    if "geometric_9" in pretrained.load_manifest():
+        assert len(at.warning) == 1 and at.warning[0].value.startswith("An unusual 9")
+
+
+def test_a_photographed_sample_goes_through_every_step_and_can_be_rescued():
+    at = open_page("your_digit")
+    at.toggle(key="sample_photo").set_value(True).run()
+    assert not at.exception and not at.error
+    assert top_guess(at) == int(data.load_sample()[1][at.number_input(key="sample_index").value])
+    assert at.query_params["photo"] == "true"
+    steps = images(at)[STEPS]
+    at.slider(key="digit_crop_x").set_value((10, 90)).run()
+    caption = next(c.value for c in at.caption if c.value.startswith("1 decoded"))
+    assert caption.startswith("1 decoded · 2 your crop · 3 grayscale")
+    assert images(at)[STEPS] != steps
+    at.segmented_control(key="digit_ink").set_value("light").run()  # the paper read as ink: another digit
+    assert not at.exception and "Ink found: light on dark." in next(
+        c.value for c in at.caption if c.value.startswith("1 decoded"))
+    at.number_input(key="sample_index").set_value(3).run()  # a new picture starts uncropped, ink auto
+    assert at.slider(key="digit_crop_x").value == (0, 100) and at.segmented_control(key="digit_ink").value == "auto"
+
+
+def test_the_noise_slider_changes_the_noise_strip_only():
     at = open_page("your_digit")
     before = images(at)
     at.slider(key="digit_noise_factor").set_value(0.9).run()
     after = images(at)
     assert not at.exception
-    noisy = 1 + 7 + 1 + 1  # after the sample, its steps, the classifier's view and the clean digit
-    moved = range(noisy, noisy + 1 + len(pretrained.denoisers()))  # the noisy digit and each denoiser's answer
     assert len(after) == len(before)
-    assert all((after[i] != before[i]) == (i in moved) for i in range(len(before)))
+    assert [a != b for a, b in zip(after, before)] == [i == STRIP for i in range(len(before))]
+
+
+def test_slider_picture_and_link_agree_whatever_the_order_of_sources(seven):
+    """The noise factor set on a sample holds through every order of switching sources: the slider shows it,
+    the link says it, and the strip is the one a fresh session makes at that factor."""
+    photo = png(paper(seven), "JPEG", quality=85)
+    fresh = upload(open_page("your_digit"), "seven.jpg", photo, "image/jpeg")
+    fresh.slider(key="digit_noise_factor").set_value(0.8).run()
+    expected = images(fresh)[STRIP - 1]  # an upload shows no sample picture: the strip is one earlier
+    at = open_page("your_digit")
+    at.slider(key="digit_noise_factor").set_value(0.8).run()
+    for order in itertools.permutations(("upload", "camera", "draw", "sample")):
+        for source in order:
+            at.segmented_control(key="digit_source").set_value(source).run()
+            if source == "upload":
+                at.file_uploader(key="digit_upload").set_value(("seven.jpg", photo, "image/jpeg")).run()
+            elif source == "camera":
+                at.camera_input(key="digit_camera").set_value(("photo.jpg", photo, "image/jpeg")).run()
+            assert not at.exception, (order, source)
+            assert at.query_params["noise_factor"] == "0.8", (order, source)
+            assert at.session_state["digit_noise_factor"] == 0.8, (order, source)
+            if source != "draw":  # nothing drawn here: no strip
+                assert at.slider(key="digit_noise_factor").value == 0.8, (order, source)
+            if source in ("upload", "camera"):
+                assert images(at)[STRIP - 1] == expected, (order, source)
+
+
+def test_a_camera_photo_is_read_and_never_in_the_link(seven):
+    at = open_page("your_digit")
+    at.segmented_control(key="digit_source").set_value("camera").run()
+    assert at.info and not at.error  # the hint before a photo
+    shot = np.asarray(paper(seven), np.float32)[..., None] * np.array([0.8, 0.75, 0.7]) * np.linspace(0.6, 1, 280)[:, None, None]
+    at.camera_input(key="digit_camera").set_value(("photo.jpg", png(Image.fromarray(shot.astype(np.uint8)), "JPEG"),
+                                                   "image/jpeg")).run()
+    assert not at.exception and not at.error and top_guess(at) == 7
+    assert at.query_params["source"] == "camera"
+    assert not {"sample", "pen", "photo"} & set(at.query_params)
+    at.camera_input(key="digit_camera").set_value(("text.jpg", b"not a photo", "image/jpeg")).run()
+    assert len(at.error) == 1 and not at.exception
 
 
 def test_bad_uploads_read_as_messages_and_the_next_upload_works(seven):

@@ -76,7 +76,7 @@ def _your_digit() -> None:
     for name in ("classifier", *pretrained.denoisers(models.manifest())):
         models.forward(name)(one)  # traced for one digit: the page scores one at a time
     _, y = models.test_digits()
-    label = int(y[7])  # the page opens on test digit 7
+    label = int(y[models.DIGIT_SAMPLE[0]])  # the digit the page opens on
     name = anomaly.shipped_model([label], "geometric")
     if models.sha(name):
         models.typical_scores(name, label, "geometric")
