@@ -17,6 +17,7 @@ SOURCES = ("upload", "camera", "draw", "sample")
 CANVAS_SIDE = 280
 UNUSUAL = (7, 2)  # test digit #7, a 9, with the pen 2 px wider: read right, and unusual to the detector
 FULL = (0, 100)  # a crop slider's whole range, in %
+STRIP_WIDTH = 640  # the noise strip's most on a wide screen (4 cells a line, 150 px each); a phone shrinks it
 
 
 def big(image):
@@ -235,7 +236,7 @@ def noise_strip(digit, names):
         cells.append(cell)
         notes.append("PSNR ∞" if np.isinf(psnr) else f"{psnr:.1f} dB")
         labels.append(label)
-    st.image(strip_png(tuple(cells), tuple(notes)), width="stretch")
+    st.image(strip_png(tuple(cells), tuple(notes)), width=STRIP_WIDTH)
     st.caption(t("digit.strip_legend", cells=" · ".join(f"{i} {label}" for i, label in enumerate(labels, 1))))
     links.finish(NOISE, partial=True)
 
