@@ -349,9 +349,14 @@ def _paper_light(up: np.ndarray) -> np.ndarray:
     small = _shrunk(up, LIGHT_SIDE)
     split = _otsu(small)
     ink = small[small >= split]
-    # The paper's level in each sixteenth of the picture: a low percentile, unmoved by the strokes' soft edges.
-    levels = [np.percentile(b, 10) for band in np.array_split(small, 4) for b in np.array_split(band, 4, axis=1)]
-    if ink.size and max(levels) - min(levels) < EVEN * (float(np.median(ink)) - min(levels)):
+    # The paper's level in each sixteenth of the picture: its 1st percentile, which noise, specks and the strokes'
+    # soft edges barely move.
+    levels = [np.percentile(b, 1) for band in np.array_split(small, 4) for b in np.array_split(band, 4, axis=1)]
+    if ink.size:
+        lowest, contrast = min(levels), float(np.median(ink)) - min(levels)
+        # a sixteenth nearly all ink (a thick stroke filling it) shows no paper: left out; a shadow's is kept
+        levels = [level for level in levels if level < lowest + 0.75 * contrast]
+    if ink.size and levels and max(levels) - min(levels) < EVEN * contrast:
         return np.full(up.shape, float(np.median(small[small < split])), np.float32)
     size = max(3, round(min(small.shape) * LIGHT_WINDOW))
     light = ndimage.gaussian_filter(ndimage.grey_opening(small, size=(size, size), mode="reflect"), 1.0)
@@ -363,7 +368,7 @@ def _paper_light(up: np.ndarray) -> np.ndarray:
 def _otsu(values: np.ndarray, bins: int = 256) -> float:
     """Otsu's threshold of values in [0, 1]: the cut that best separates two classes (max between-class variance)."""
     counts, edges = np.histogram(values, bins=bins, range=(0, 1))
-    centres = (edges[:-1] + edges[1:]) / 2
+    centres = (edges[:-1] + edges[1:]) / 2  # the first class is bins 0..k; the threshold is bin k's upper edge
     weight = np.cumsum(counts)
     mass = np.cumsum(counts * centres)
     total, total_mass = weight[-1], mass[-1]
@@ -371,7 +376,7 @@ def _otsu(values: np.ndarray, bins: int = 256) -> float:
         between = np.nan_to_num((total_mass * weight / total - mass) ** 2 / (weight * (total - weight)))[:-1]
     if not between.any():  # one value throughout: nothing lies above it
         return float(np.max(values)) + 1 / bins
-    return float(centres[np.argmax(between)])
+    return float(edges[np.argmax(between) + 1])
 
 
 def _digit_strokes(flat: np.ndarray):
