@@ -40,7 +40,7 @@ CENTRE = 14.0
 MIN_CONTRAST = 0.1
 # The steps work on these sizes (longer side, px): the ink's colour is judged on a small copy, the paper's
 # light estimated on another; both are slow-changing or coarse enough not to need more.
-POLARITY_SIDE = 96
+POLARITY_SIDE = 48
 LIGHT_SIDE = 192
 # The window that estimates the paper's light, as a fraction of the picture's shorter side: wider than any pen
 # stroke, even of a digit cropped tight with a marker, where strokes cross.
@@ -387,7 +387,7 @@ def _digit_strokes(flat: np.ndarray):
     picture's edge, shallow and long (the table), count only when nothing else is there."""
     # Smoothed against sensor noise and JPEG's blocks, but not in a picture so small that a pixel is a stroke.
     smooth = ndimage.gaussian_filter(flat, min(1.0, min(flat.shape) / 100))
-    if float(smooth.max()) < MIN_CONTRAST:
+    if float(flat.max()) < MIN_CONTRAST:
         raise _no_ink()
     threshold = max(_otsu(smooth), MIN_CONTRAST * 0.75)
     marks, count = ndimage.label(smooth > threshold, structure=np.ones((3, 3)))
