@@ -208,8 +208,8 @@ def test_your_digit_round_trip_sample_and_noise():
     at.slider(key="sample_pen").set_value(-1).run()
     at.slider(key="digit_noise_factor").set_value(0.9).run()
     at.radio(key="digit_noise_kind").set_value("salt_and_pepper").run()
-    assert dict(at.query_params) == {"source": "sample", "sample": "42", "pen": "-1", "noise_factor": "0.9",
-                                     "kind": "salt_and_pepper"}
+    assert dict(at.query_params) == {"source": "sample", "sample": "42", "pen": "-1", "photo": "false",
+                                     "noise_factor": "0.9", "kind": "salt_and_pepper"}
     again = reopen(at, "your_digit")
     keys = {"sample_index": "number_input", "sample_pen": "slider", "digit_noise_factor": "slider",
             "digit_noise_kind": "radio"}
@@ -266,10 +266,10 @@ BAD = [
     ("anomaly", {"normal": "abc", "score": "magic", "threshold": "1e9"}, ["normal=abc", "score=magic", "threshold=1e9"],
      {("multiselect", "normal_digits"): [0], ("radio", "score_kind"): "geometric"}),
     ("anomaly", {"normal": "0,1,2,3,4,5,6,7,8,9"}, ["normal=0,1,2,3,4,5,6,7,8,9"], {("multiselect", "normal_digits"): [0]}),
-    ("your_digit", {"source": "camera", "sample": "10000", "pen": "9", "noise_factor": "-1", "kind": "x"},
-     ["source=camera", "sample=10000", "pen=9", "noise_factor=-1", "kind=x"],
-     {("segmented_control", "digit_source"): "sample", ("number_input", "sample_index"): 7,
-      ("slider", "sample_pen"): 2, ("slider", "digit_noise_factor"): 0.5}),
+    ("your_digit", {"source": "fax", "sample": "10000", "pen": "9", "noise_factor": "-1", "kind": "x"},
+     ["source=fax", "sample=10000", "pen=9", "noise_factor=-1", "kind=x"],
+     {("segmented_control", "digit_source"): "sample", ("number_input", "sample_index"): 27,
+      ("slider", "sample_pen"): 1, ("slider", "digit_noise_factor"): 0.5}),
     ("your_digit", {"source": "upload", "sample": "5"}, ["sample=5"], {("segmented_control", "digit_source"): "upload"}),
 ]
 
