@@ -77,7 +77,7 @@ def mosaic(pictures, per_line: int, side: int = 112, gap: int = 6, notes=None, o
     corner badge; `notes[i]`, when given, is a short language-neutral text (a PSNR) under tile i. `outline`:
     {tile index: (left, top, right, bottom) as fractions} draws a red box on that tile (a crop). One picture
     for a whole row, so a phone's narrow screen wraps it as a picture, not as a column per cell."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     n = len(pictures)
     lines = max(1, -(-n // per_line))
