@@ -16,16 +16,22 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+# Pillow only warns about a picture between its limit and twice that; made an error, every picture Pillow opens
+# in this process that is larger than MAX_PIXELS is refused, whoever opens it, before a pixel is decoded.
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
 MAX_BYTES = 5 * 1024 * 1024  # the app's upload cap: maxUploadSize = 5 in .streamlit/config.toml
 # 25 megapixels takes a 24-MP camera photo (6000×4000). It is below Pillow's own decompression-bomb
 # threshold (about 89 MP), so any picture Pillow would warn about is refused here first.
 MAX_PIXELS = 25_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard at ours: with the filter below, above it is an error
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 MIN_SIDE = 8  # smaller than this cannot hold a legible digit
 # Bigger pictures are shrunk before the steps: a digit needs a few hundred pixels, and the memory for
@@ -47,6 +53,8 @@ LIGHT_SIDE = 192
 LIGHT_WINDOW = 0.2
 # Paper is evenly lit when its level across the picture varies by less than this share of the ink's contrast.
 EVEN = 0.25
+# A sixteenth whose typical pixel is within this share of the ink's contrast of the ink's own level is ink, not paper.
+INKED = 0.05
 # A mark joins the digit if it weighs at least this share of the heaviest mark and lies within NEAR times the
 # digit's size of it; lighter marks are specks. Ink on less than MIN_AREA of the picture is no digit (a
 # 1000-px photo needs 100 pixels of it, a 28-px one a single pixel).
@@ -155,12 +163,33 @@ def _open(data: bytes) -> Image.Image:
         raise _damaged("picture", exc) from exc
 
 
+# Formats we do not read, named from their first bytes for the message: opening a file with a reader only to
+# name it can decode it (Pillow's ICO reader decodes the PNG inside while opening, a 13000×13000 one too).
+SIGNATURES = ((b"II*\0", "TIFF"), (b"MM\0*", "TIFF"), (b"\0\0\1\0", "ICO"), (b"\0\0\2\0", "CUR"),
+              (b"%PDF", "PDF"), (b"8BPS", "PSD"), (b"icns", "ICNS"), (b"DDS ", "DDS"), (b"%!PS", "EPS"),
+              (b"\0\0\0\x0cjP  ", "JPEG 2000"), (b"\xff\x4f\xff\x51", "JPEG 2000"), (b"qoif", "QOI"),
+              (b"\xff\x0a", "JPEG XL"), (b"\0\0\0\x0cJXL ", "JPEG XL"), (b"BPG\xfb", "BPG"))
+HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"heim": "HEIC", b"heis": "HEIC",
+               b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF"}
+
+
+def format_name(data: bytes) -> str | None:
+    """The name of an image format we do not read, from the file's magic bytes alone; None if unknown."""
+    for magic, name in SIGNATURES:
+        if data.startswith(magic):
+            return name
+    if data[4:8] == b"ftyp":
+        return HEIF_BRANDS.get(data[8:12])
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<svg") or head.startswith(b"<?xml") and b"<svg" in data[:4096].lower():
+        return "SVG"
+    if len(data) > 2 and data[:1] == b"P" and data[1:2] in b"123456" and data[2:3].isspace():
+        return "PNM"
+    return None
+
+
 def _unreadable(data: bytes) -> PreprocessError:
-    try:  # only to name the format for the message; its pixels are never decoded
-        with Image.open(io.BytesIO(data)) as other:
-            name = other.format
-    except Exception:
-        name = None
+    name = format_name(data)  # never by opening it: see SIGNATURES
     if name:
         return PreprocessError("unsupported_format", f"{name} pictures are not supported. Save it as PNG or "
                                f"JPEG (BMP, GIF and WebP work too) and try again.", format=name)
@@ -351,11 +380,18 @@ def _paper_light(up: np.ndarray) -> np.ndarray:
     ink = small[small >= split]
     # The paper's level in each sixteenth of the picture: its 1st percentile, which noise, specks and the strokes'
     # soft edges barely move.
-    levels = [np.percentile(b, 1) for band in np.array_split(small, 4) for b in np.array_split(band, 4, axis=1)]
+    blocks = [b for band in np.array_split(small, 4) for b in np.array_split(band, 4, axis=1)]
+    levels = [np.percentile(b, 1) for b in blocks]
     if ink.size:
-        lowest, contrast = min(levels), float(np.median(ink)) - min(levels)
-        # a sixteenth nearly all ink (a thick stroke filling it) shows no paper: left out; a shadow's is kept
-        levels = [level for level in levels if level < lowest + 0.75 * contrast]
+        inked = float(np.median(ink))
+        contrast = inked - min(levels)
+        # The ink's own level: a high percentile, since a large deep shadow can pass Otsu's cut and be most of "ink".
+        top = float(np.percentile(ink, 90))
+        # A sixteenth that is mostly ink (a thick stroke filling it) shows no paper: its typical pixel is ink,
+        # and its 1st percentile only a stroke's soft edge, so it is left out. A shadow's typical pixel is
+        # shaded paper, below the ink even where the shadow is deep: it is kept.
+        levels = [level for level, b in zip(levels, blocks)
+                  if level < min(levels) + 0.75 * contrast and float(np.median(b)) < top - INKED * contrast]
     if ink.size and levels and max(levels) - min(levels) < EVEN * contrast:
         return np.full(up.shape, float(np.median(small[small < split])), np.float32)
     size = max(3, round(min(small.shape) * LIGHT_WINDOW))

@@ -3,10 +3,12 @@
 Each bad input ends by processing a normal digit, because the page must keep working after one.
 """
 import io
+import struct
 import subprocess
 import sys
 import tomllib
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -217,7 +219,52 @@ def test_a_big_photo_is_shrunk_before_the_steps(seven):
 def test_limits_match_the_app_and_pillow():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert preprocess.MAX_BYTES == config["server"]["maxUploadSize"] * 1024 * 1024
-    assert preprocess.MAX_PIXELS < Image.MAX_IMAGE_PIXELS  # so Pillow's bomb guard is never the only one
+    # Pillow's own guard at ours, its warning an error: whoever opens a picture in this process, a larger one is
+    # refused when its header is read.
+    assert preprocess.MAX_PIXELS == Image.MAX_IMAGE_PIXELS
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that says it is width×height and holds no pixels: enough for Pillow to open it and read its size."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_a_picture_over_the_limit_is_refused_by_pillow_itself_when_opened():
+    """In a process that imported core.preprocess (the app's), Pillow refuses a picture over our limit as it reads
+    its header: 30 MP, which Pillow alone only warns about. (A subprocess: pytest resets warning filters per test.)"""
+    code = ("import io, sys; sys.path.insert(0, sys.argv[1]); import core.preprocess; from PIL import Image\n"
+            "from tests.test_preprocess import _png_header\n"
+            "Image.open(io.BytesIO(_png_header(6000, 4000))).close()\n"
+            "try:\n    Image.open(io.BytesIO(_png_header(6000, 5000)))\n"
+            "except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:\n    print(type(e).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["DecompressionBombWarning"]
+
+
+def test_an_icon_holding_a_huge_png_is_named_from_its_bytes_never_decoded(monkeypatch):
+    """An ICO (a PNG inside, 13000×13000) named .png: it is named by its magic bytes. Opening it with every
+    Pillow reader to name it (as before) decoded the PNG while opening: 650 MB from a 657 KB file."""
+    inner = _png_header(13000, 13000)
+    ico = struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(inner), 22) + inner
+    opened = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda fp, mode="r", formats=None: opened.append(formats) or real_open(fp, mode, formats))
+    with pytest.raises(PreprocessError) as refused:
+        to_mnist(ico)
+    assert refused.value.reason == "unsupported_format" and "ICO" in str(refused.value)
+    assert opened and all(f == preprocess.FORMATS for f in opened)  # only our readers, never "any format"
+
+
+@pytest.mark.parametrize("head, name", [(b"II*\0", "TIFF"), (b"MM\0*", "TIFF"), (b"%PDF-1.7", "PDF"),
+                                        (b"\0\0\0\x18ftypheic", "HEIC"), (b"\0\0\0\x1cftypavif", "AVIF"),
+                                        (b"<svg xmlns='http://www.w3.org/2000/svg'>", "SVG"), (b"8BPS", "PSD"),
+                                        (b"P6\n28 28\n255\n", "PNM"), (b"hello", None)])
+def test_formats_we_do_not_read_are_named_from_their_first_bytes(head, name):
+    assert preprocess.format_name(head + b"\0" * 64) == name
 
 
 def test_no_streamlit_and_no_tensorflow():
@@ -327,7 +374,8 @@ def test_pillows_bomb_warning_becomes_our_error(seven):
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         assert refusal(data).reason == "too_large"
-    with pytest.warns(Image.DecompressionBombWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # whatever the filters say, it is refused (Pillow's limit is ours)
         assert refusal(data).reason == "too_large"
     assert_still_works(seven)
 
