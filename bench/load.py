@@ -26,6 +26,12 @@ widget state it holds. (The browser keeps showing the old page until the student
 moves at once.) The report gives each such failover: from and to which replica, seconds from the drop to
 that first run answered on the new replica, and the error that ended the old connection. --kill PIDFILE --kill-after S sends SIGKILL to that process
 S seconds after the run starts: a replica dying mid-class.
+
+--arrive-after S: the server stands S seconds with nobody on it, then every session arrives at once (--stagger 0):
+a class arriving together on a server nobody opened. With --seconds 0 only the arrival is measured:
+
+    python bench/load.py --serve --arrive-after 20 --sessions 30 --seconds 0 \
+        --pages denoising,latent_space,anomaly,your_digit,resnet
 """
 from __future__ import annotations
 
@@ -698,6 +704,9 @@ def main(argv=None):
     p.add_argument("--sticky-cookie", default="LAB", help="the load balancer's cookie naming the replica")
     p.add_argument("--kill", metavar="PIDFILE", help="SIGKILL the process in PIDFILE (e.g. a replica) mid-run")
     p.add_argument("--kill-after", type=float, default=30, help="seconds into the run for --kill")
+    p.add_argument("--arrive-after", type=float, default=0,
+                   help="seconds the server stands with nobody on it before the sessions arrive (with --serve: from "
+                        "when it first answers /_stcore/health): a class arriving at once on a server nobody opened")
     a = p.parse_args(argv)
     pages = [x.strip() for x in a.pages.split(",") if x.strip()]
     if unknown := set(pages) - set(SLIDERS):
@@ -707,6 +716,9 @@ def main(argv=None):
 
     def rounds(url, pid, log=None):
         results = []
+        if a.arrive_after:
+            print(f"nobody on the server for {a.arrive_after:g} s, then all sessions arrive")
+            time.sleep(a.arrive_after)
         print(f"{a.sessions} sessions × {a.seconds:g} s of moves, pages {','.join(pages)}, think {a.think:g} s, "
               f"home {a.home_seconds:g} s, stagger {a.stagger:g} s; server {url}" + (f" (pid {pid})" if pid else "")
               + (f"; {a.jobs} job sessions (ResNet race, {a.job_steps} steps)" if a.jobs else ""))

@@ -145,10 +145,17 @@ else:
         st.button(t("anomaly.cancel"), icon=":material/cancel:")  # any click reruns, which stops training
         ss.training_for = key
         bar = st.progress(0.0, text=t("anomaly.training", epoch=0, epochs=epochs))
-        with jobs.slot(lambda ahead, waited: bar.progress(0.0, text=t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"))):
-            bar.progress(0.0, text=t("anomaly.training", epoch=0, epochs=epochs))
-            model = anomaly.train_in_app(digits, kind, on_epoch=lambda e, n, loss: bar.progress(
-                e / n, text=t(f"anomaly.training_loss.{family}", epoch=e, epochs=n, loss=f"{loss:.2f}")))
+        try:
+            with jobs.claimed(), jobs.slot(lambda ahead, waited: bar.progress(
+                    0.0, text=t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"))):
+                bar.progress(0.0, text=t("anomaly.training", epoch=0, epochs=epochs))
+                model = anomaly.train_in_app(digits, kind, on_epoch=lambda e, n, loss: bar.progress(
+                    e / n, text=t(f"anomaly.training_loss.{family}", epoch=e, epochs=n, loss=f"{loss:.2f}")))
+        except jobs.Refused as exc:
+            ss.pop("training_for", None)
+            bar.empty()
+            st.warning(jobs.refusal(t, exc), icon=":material/block:")
+            links.stop(LINK)
         ss.pop("training_for", None)
         ss.detectors[key] = {kind_: anomaly.score(model, data.to_float(x_all[anomaly.APP_SPLIT:]), kind_)
                              for kind_ in anomaly.SCORES if anomaly.FAMILY[kind_] == family}

@@ -130,9 +130,12 @@ for label, key in rows:
         left.caption(t("denoise.scores", psnr=fmt(shown[key]["psnr"], " dB"), ssim=f"{shown[key]['ssim']:.3f}"))
     right.image(shown[key]["png"], output_format="PNG")  # as is: "auto" re-encodes to JPEG
 
-# Built only when clicked (a callable), and the click reruns nothing.
+# Built only when clicked (a callable), and the click reruns nothing. The callable runs outside any script run,
+# where session state cannot be read: every value it needs is bound now.
 st.download_button(t("denoise.download"),
-                   lambda: models.download_grid(rows, idx, noise_factor, kind, ss.noise_seed, own), file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
+                   lambda rows=tuple(rows), idx=idx, noise_factor=noise_factor, kind=kind, noise_seed=ss.noise_seed,
+                   own=own: models.download_grid(list(rows), idx, noise_factor, kind, noise_seed, own),
+                   file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
                    icon=":material/download:", on_click="ignore")
 
 st.subheader(t("denoise.chart_title"))

@@ -263,9 +263,14 @@ if start:
         return True
 
     x, y = digit_batch(8000)
-    with jobs.slot(lambda ahead, waited: bar.progress(0.0, text=t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"))):
-        bar.progress(0.0, text=t("resnet.race_progress", step=0, steps=steps))
-        entry["history"] = arch.train_race(depth, x, y, steps=steps, on_step=on_step)
+    try:
+        with jobs.claimed(), jobs.slot(lambda ahead, waited: bar.progress(
+                0.0, text=t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"))):
+            bar.progress(0.0, text=t("resnet.race_progress", step=0, steps=steps))
+            entry["history"] = arch.train_race(depth, x, y, steps=steps, on_step=on_step)
+    except jobs.Refused as exc:
+        races.pop(race_key, None)
+        st.warning(jobs.refusal(t, exc), icon=":material/block:")
     entry["running"] = False  # not reached when a click interrupts the run: the next run marks it stopped
     progress.empty()
 entry = races.get(race_key)

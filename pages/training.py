@@ -4,9 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, data, diagrams, export, grids, inside, models as builders, pretrained
-from ui import jobs, models, page, training
+from ui import jobs, links, models, page, training
 
 t = page.setup()
+# The bench has no settings in its URL: a link's keys are named as ignored, then the URL is left bare.
+links.restore("training", (), t)
+links.finish(())
 ss = st.session_state
 FILTER_CHOICES = (4, 8, 16, 32, 64, 128)
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
@@ -172,10 +175,14 @@ def start_training():
     except data.DataUnavailable as exc:
         ss.tr_problem = str(exc)
         return
-    ss.tr_run = training.start(builder_for(recipe["start"], recipe["settings"]), (x_train, x_val),
-                               noise=recipe["noise"], epochs=recipe["epochs"], batch_size=recipe["batch_size"],
-                               learning_rate=recipe["learning_rate"],
-                               report_every=REPORT_EVERY if source == "mnist" else None)
+    try:
+        ss.tr_run = training.start(builder_for(recipe["start"], recipe["settings"]), (x_train, x_val),
+                                   noise=recipe["noise"], epochs=recipe["epochs"], batch_size=recipe["batch_size"],
+                                   learning_rate=recipe["learning_rate"],
+                                   report_every=REPORT_EVERY if source == "mnist" else None)
+    except jobs.Refused as exc:
+        ss.tr_problem = jobs.refusal(t, exc)
+        return
     ss.tr_recipe = recipe
 
 
@@ -218,6 +225,8 @@ def live():
     else:
         done = history[-1]["epoch"] if history else 0
         st.progress(done / lt.epochs, text=t(f"train.state.{state}", epoch=done, epochs=lt.epochs))
+    if run.timed_out:
+        st.warning(t("jobs.timed_out", minutes=f"{run.max_seconds / 60:g}"), icon=":material/timer_off:")
     batches = lt.batches
     if history:
         m1, m2, m3 = st.columns(3)
@@ -249,10 +258,10 @@ live()
 
 run = ss.get("tr_run")
 trained = run is not None and run.training.finished and run.training.model is not None and run.training.history
-if trained and ss.get("tr_yours_id") != id(run):
-    # The denoising page lists it as "yours" for this session: its traced call, keyed by this run.
-    ss.tr_yours_id = id(run)
-    ss.yours = {"id": f"{id(run)}-{len(run.training.history)}", "forward": pretrained.compiled_forward(run.training.model),
+if trained and ss.get("tr_yours_id") != run.id:
+    # The denoising page lists it as "yours" for this session: its traced call, keyed by this run's random id.
+    ss.tr_yours_id = run.id
+    ss.yours = {"id": f"{run.id}-{len(run.training.history)}", "forward": pretrained.compiled_forward(run.training.model),
                 "epochs": len(run.training.history)}
 
 # ─── 3. Look inside ──────────────────────────────────────────────────────────────────────────────────
@@ -298,7 +307,7 @@ else:
     st.markdown(t("train.home_lead", epochs=len(run.training.history),
                   psnr=f"{run.training.history[-1]['val_psnr']:.2f}"))
     c1, c2, _ = st.columns([1, 1, 2])
-    c1.download_button(t("train.download_weights"), lambda: export.weights_bytes(run.training.model),
+    c1.download_button(t("train.download_weights"), lambda model=run.training.model: export.weights_bytes(model),
                        file_name="yours.weights.h5", mime="application/x-hdf5", icon=":material/download:",
                        on_click="ignore", key="tr_dl_weights")
     c2.download_button(t("train.download_code"), export.python_source(spec, "yours.weights.h5"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import unicodedata
 from typing import Any, Callable, Iterable
 
 import streamlit as st
@@ -173,10 +174,19 @@ def _history_navigation() -> bool:
     return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
 
 
+def plain(text, limit: int = MAX_SHOWN) -> str:
+    """Text that came from outside (a link's key or value, a file's name), safe to put in a message: one line,
+    at most `limit` characters, with control and format characters (bidi overrides, zero-widths) dropped and
+    no backtick left, so that inside a code span nothing of it can be read as markdown or HTML."""
+    text = "".join(" " if c.isspace() else c for c in str(text)
+                   if c.isspace() or unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs", "Cn"))
+    text = " ".join(text.replace("`", "'").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _quoted(key: str, raw: str) -> str:
-    raw = " ".join(str(raw).replace("`", "'").split())
-    raw = raw if len(raw) <= MAX_SHOWN else raw[:MAX_SHOWN - 1] + "…"
-    return f"`{key}={raw}`"
+    # Inside a code span markdown is not read: no heading, link, image or :red[…] can come of a link's text.
+    return f"`{plain(key, MAX_SHOWN)}={plain(raw, MAX_SHOWN)}`"
 
 
 class Link:

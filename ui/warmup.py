@@ -1,19 +1,30 @@
 """Warm the process before the first click: no visitor should wait for TensorFlow to import.
 
-The first run of any page starts one background thread (home's, once home is drawn). It imports TensorFlow, then
-loads and traces the models each page opens with and fills those pages' caches with their default
-views, page by page in the order a class usually visits them. Home's own run never imports TensorFlow;
-a page opened while its part is still warming waits under a spinner (app.py), never a frozen screen.
-When all is warm, `gc.freeze()` moves the long-lived objects (TensorFlow's and the models', millions of
-them) out of the garbage collector's sight, so Python's own collections stay cheap afterwards.
+The server's start (`lifespan`, the `st.App` hook app.py hands to `streamlit run`) starts one background thread;
+a page run starts it too where there is no server (AppTest). It imports TensorFlow, then loads and traces the
+models each page opens with and fills those pages' caches with their default views, page by page in the order a
+class usually visits them. Home's own run never imports TensorFlow; a page opened while its part is still
+warming waits under a spinner (ui.page), never a frozen screen. When all is warm, `gc.freeze()` moves the
+long-lived objects (TensorFlow's and the models', millions of them) out of the garbage collector's sight, so
+Python's own collections stay cheap afterwards.
+
+Stopping, at any moment: the thread is not a daemon, and it looks between steps whether the server is stopping
+(`stop`, from the lifespan's shutdown) or the interpreter is (its main thread has ended). So it always ends
+before anything it uses is torn down: the interpreter joins non-daemon threads before it runs the exit handlers
+of TensorFlow, Keras and the rest, whatever order they were registered in; a thread cut off inside one of
+TensorFlow's calls would abort the process.
 """
 from __future__ import annotations
 
-import atexit
+import asyncio
+# Imported here, on the main thread, before TensorFlow imports it on the warm-up's: importing it registers an
+# exit hook, which a thread still importing TensorFlow while the interpreter stops may no longer do
+# ("RuntimeError: can't register atexit after shutdown", then a segmentation fault).
+import concurrent.futures.thread  # noqa: F401
+import contextlib
 import gc
 import logging
 import threading
-import time
 
 import numpy as np
 
@@ -92,21 +103,25 @@ def _anomaly() -> None:
         models.shipped_scores(name, "geometric")
 
 
+def stopping() -> bool:
+    """The server is stopping, or the interpreter is (its main thread has ended)."""
+    return _stopping.is_set() or not threading.main_thread().is_alive()
+
+
 def _run(delay: float) -> None:
-    time.sleep(delay)
     try:
+        if _stopping.wait(delay) or stopping():
+            return
         import_heavy()
         for part, fill in (("denoising", _denoising), ("latent_space", _latent_space),
                            ("your_digit", _your_digit), ("anomaly", _anomaly)):
-            if _stopping.is_set():
-                return
             for attempt in (1, 2):
+                if stopping():
+                    return
                 try:
                     fill()
                     break
                 except Exception:  # a missing or damaged model: its page says so itself, in words
-                    # Seen once in a test run: Keras raised "Only input tensors may be passed as positional
-                    # arguments" here while a page ran other models on another thread. One retry.
                     _LOG.warning("warm-up of %s failed (attempt %d)", part, attempt, exc_info=True)
             _ready[part].set()
         gc.collect()
@@ -120,24 +135,53 @@ def start(delay: float = 0.0) -> bool:
     """Start the warm-up once per process, after `delay` seconds; True when this call started it."""
     global _thread
     with _start_lock:
-        if _thread is not None:
+        if _thread is not None or _stopping.is_set():
             return False
         from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-        _thread = threading.Thread(target=_run, args=(delay,), name="lab-warmup", daemon=True)
-        # The caches it fills are the pages' own (st.cache_*); they expect a run context to be there.
-        add_script_run_ctx(_thread, get_script_run_ctx())
+        # Not a daemon: the interpreter waits for it (see above), for one step at most.
+        _thread = threading.Thread(target=_run, args=(delay,), name="lab-warmup", daemon=False)
+        ctx = get_script_run_ctx()
+        if ctx is not None:  # the caches it fills are the pages' own; started by a page run, it runs in its context
+            add_script_run_ctx(_thread, ctx)
         _thread.start()
         return True
 
 
-@atexit.register
-def _stop_at_exit():
-    """A process that ends mid-warm-up (Ctrl-C, a short test run) lets the current step finish: TensorFlow
-    aborts the whole process when a daemon thread is cut off inside one of its calls."""
+def stop(timeout: float = 120) -> bool:
+    """Ask the warm-up to stop after its current step, and wait for it; True when it is not running."""
     _stopping.set()
-    if _thread is not None:
-        _thread.join(120)
+    thread = _thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout)
+    return thread is None or not thread.is_alive()
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    """The server's start and stop (app.py: `st.App("app.py", lifespan=lifespan)`): warm at once, before anyone
+    visits; on the way out, stop the warm-up before the server and the interpreter tear down what it uses."""
+    start()
+    server = _signal_owner()
+    try:
+        yield None
+    finally:
+        await asyncio.to_thread(stop)
+        # uvicorn re-raises a stopping signal once it has shut down gracefully, and `streamlit run` turns that
+        # into "Aborted!" and exit status 1 (SIGINT) or a death by SIGTERM. The stop is complete by now: exit 0.
+        captured = getattr(server, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
+
+def _signal_owner():
+    """The uvicorn server whose handler holds SIGINT while the lifespan runs (None elsewhere)."""
+    import signal
+
+    try:
+        return getattr(signal.getsignal(signal.SIGINT), "__self__", None)
+    except ValueError:  # not the main thread
+        return None
 
 
 def ready(part: str) -> bool:
