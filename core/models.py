@@ -176,6 +176,48 @@ def digit_classifier(num_classes: int = 10) -> keras.Model:
     return keras.Model(digit, probabilities, name="digit_classifier")
 
 
+def cluster_reader(num_clusters: int = 10, features: int = 128) -> keras.Model:
+    """The lab's clustering as a network (core.clustering): a small CNN that names one of `num_clusters` groups.
+
+    It never sees a label. It is trained on the groups that an autoencoder's code, mapped by UMAP and split by a
+    Gaussian mixture, finds in the training digits (their most typical members), then on its own surest answers;
+    the same augmentation as the digit classifier keeps it from learning the groups' quirks instead of their
+    shapes. Its `features` layer is the representation the clustering page calls "ours"."""
+    _check_positive(num_clusters=num_clusters, features=features)
+    digit = keras.Input(shape=(28, 28, 1), name="digit")
+    x = RandomStrokeWidth(name="aug_stroke")(digit)
+    x = layers.RandomRotation(0.03, fill_mode="constant", name="aug_rotate")(x)
+    x = layers.RandomZoom(0.1, fill_mode="constant", name="aug_zoom")(x)
+    x = layers.RandomTranslation(0.08, 0.08, fill_mode="constant", name="aug_shift")(x)
+    x = layers.Conv2D(32, 3, activation="relu", padding="same", name="conv32")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same", name="conv64")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Conv2D(128, 3, activation="relu", padding="same", name="conv128")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(0.4, name="dropout1")(x)
+    x = layers.Dense(features, activation="relu", name="features")(x)
+    x = layers.Dropout(0.4, name="dropout2")(x)
+    groups = layers.Dense(num_clusters, activation="softmax", name="groups")(x)
+    return keras.Model(digit, groups, name="cluster_reader")
+
+
+def dense_autoencoder(code_size: int = 10, widths=(500, 500, 2000)) -> tuple[keras.Model, keras.Model]:
+    """N2D's (and DEC's) autoencoder, 784-500-500-2000-code and back, as (autoencoder, encoder): the first step
+    of the lab's clustering, trained on pixels alone (McConville et al., 2019)."""
+    _check_positive(code_size=code_size)
+    digit = keras.Input(shape=(784,), name="pixels")
+    x = digit
+    for i, width in enumerate(widths):
+        x = layers.Dense(width, activation="relu", name=f"enc{i}")(x)
+    code = layers.Dense(code_size, name="code")(x)
+    x = code
+    for i, width in enumerate(reversed(widths)):
+        x = layers.Dense(width, activation="relu", name=f"dec{i}")(x)
+    back = layers.Dense(784, name="back")(x)
+    return keras.Model(digit, back, name="dense_autoencoder"), keras.Model(digit, code, name="dense_encoder")
+
+
 # ─── What the seed wished for: a variational autoencoder ────────────────────────────────────────────
 
 class Sampling(layers.Layer):

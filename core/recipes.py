@@ -87,6 +87,15 @@ RECIPES: dict[str, Recipe] = {
                     "digits, labels unused; dense layers of 256 and one full-resolution convolution before the "
                     "output; adam with cosine decay; loss = summed BCE + KL.",
         epochs=50, batch_size=128, loss="negative ELBO (summed BCE + KL)", learning_rate=1e-3, task="vae"),
+    "clusters": Recipe(
+        builder="cluster_reader",
+        description="The lab's clustering, trained without a label on the 60,000 training digits' pixels: N2D (a "
+                    "dense autoencoder's 10-d code, UMAP to 10-d, a Gaussian mixture of 10) finds groups; a reader "
+                    "CNN with the classifier's augmentation learns each group's most typical half, then a fresh "
+                    "one learns the first one's surest 80 % (core.clustering).",
+        # the two reader rounds' epochs (core.clustering.ROUNDS), after 30 of the autoencoder
+        epochs=14, batch_size=128, loss="cross-entropy on its own groups (no label)", learning_rate=1e-3,
+        task="cluster"),
 }
 # One-class anomaly models: a VAE that has only ever seen one digit. A 16-d code (not 2) so that it
 # can model that digit's variety well; what it cannot model well is, by construction, the other digits.

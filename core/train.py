@@ -106,9 +106,22 @@ def evaluate(model, x_test_uint8, batch_size: int = 500) -> dict:
     return out
 
 
+def evaluate_clusters(model, x_test_uint8, y_test) -> dict:
+    """ACC (Hungarian matching), NMI and ARI of the reader's groups against the true digits, on all test digits
+    and on the first 1,000 (what the tests recompute); the labels measure, after the fact, nothing more."""
+    from core import clustering
+
+    groups = clustering.assign(data.to_float(x_test_uint8), model)
+    first = clustering.scores(y_test[:1000], groups[:1000])
+    return {**clustering.scores(y_test, groups), "acc_first_1000": first["acc"], "nmi_first_1000": first["nmi"],
+            "ari_first_1000": first["ari"], "matching": clustering.matching(y_test, groups),
+            "group_sizes": np.bincount(groups, minlength=10).tolist()}
+
+
 def measure(r: Recipe, model, sample, labels) -> dict:
     """Every figure the manifest records for a model of recipe `r`, on the given test digits."""
     return (evaluate_classifier(model, sample, labels) if r.task == "classify" else
+            evaluate_clusters(model, sample, labels) if r.task == "cluster" else
             evaluate_vae(model, sample, labels, r.digits) if r.task == "vae" else
             evaluate_one_class(model, "geometric", sample, labels, r.digits) if r.task == "geometric" else
             evaluate(model, sample))
@@ -218,6 +231,8 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     ((x_train_u8, y_train), (x_test_u8, y_test)), source = data.load_mnist(data_path)
     x_train, x_test = data.to_float(x_train_u8), data.to_float(x_test_u8)
     print(f"[{name}] data: {source}; train {len(x_train)}, test {len(x_test)}", flush=True)
+    if r.task == "cluster":
+        y_train = None  # nothing trains on a label, nor chooses between runs by one
     if r.digits is not None:
         keep = np.isin(y_train, r.digits)
         x_train, y_train = x_train[keep], y_train[keep]
@@ -240,7 +255,9 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     else:  # the cosine schedule spans exactly the steps this run takes
         steps = epochs * math.ceil(len(x_train) / batch_size)
         optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(r.learning_rate, steps))
-    if r.task == "vae":
+    if r.task == "cluster":
+        pass  # core.clustering.train_reader compiles each of its own steps
+    elif r.task == "vae":
         model.compile(optimizer=optimizer)  # the loss is the model's own: the negative ELBO
     elif r.task == "geometric":
         model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -251,7 +268,12 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
     rng = np.random.default_rng(seed)
     x_test_noisy = data.add_noise(x_test, noise_factor, noise_kind, seed=rng)
     t0 = time.time()
-    if r.task == "vae":
+    steps_record = None
+    if r.task == "cluster":
+        from core import clustering
+
+        model, steps_record = clustering.train_reader(r.build, x_train, seed, verbose)
+    elif r.task == "vae":
         model.fit(x_train, epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=list(callbacks),
                   verbose=verbose)
     elif r.task == "geometric":
@@ -291,7 +313,8 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
                                  f"adam, cosine decay from {r.learning_rate}",
                     **({"arch": {k: list(v) if isinstance(v, tuple) else v for k, v in r.options.items()}}
                        if r.builder == "conv_autoencoder" else {}),
-                    "noise": ("none: clean digits" if r.task in ("classify", "vae", "geometric") else
+                    **({"steps": steps_record} if steps_record else {}),
+                    "noise": ("none: clean digits" if r.task in ("classify", "vae", "geometric", "cluster") else
                               "blind: factor ~ U[0,1] per image, gaussian or salt_and_pepper, fresh every epoch"
                               if r.noise_blind else f"{noise_kind} {noise_factor}, drawn once")},
         "params": int(model.count_params()), "data_source": source, "epochs": epochs, "seed": seed,
@@ -313,6 +336,11 @@ def train(name: str, epochs: int | None = None, batch_size: int | None = None,
         m = entry["metrics"]
         print(f"[{name}] AUROC {m['auroc']:.4f} for digits {r.digits} against the rest; wrote {weights} and "
               f"{manifest_path}", flush=True)
+        return entry
+    if r.task == "cluster":
+        m = entry["metrics"]
+        print(f"[{name}] test digits: ACC {m['acc']:.4f}, NMI {m['nmi']:.4f}, ARI {m['ari']:.4f}; wrote {weights} "
+              f"and {manifest_path}", flush=True)
         return entry
     if r.task == "classify":
         m = entry["metrics"]
