@@ -162,3 +162,161 @@ def features(images, model=None) -> np.ndarray:
     model = pretrained.load("clusters") if model is None else model
     inner = keras.Model(model.input, model.get_layer("features").output)
     return _predict(inner, np.asarray(images, np.float32).reshape(-1, 28, 28, 1))
+
+
+# ─── What the clustering page shows: representations, shipped fits and maps ───────────────────────────
+FITS_FILE = "clustering.npz"
+MADE_FROM = ("seed_ae", "vae", "clusters")  # the shipped weights the representations come from
+MAP_UMAP = dict(n_components=2, n_neighbors=15, min_dist=0.1)
+HDBSCAN = dict(min_cluster_size=50, min_samples=10, copy=True)
+
+
+def representations(images) -> dict[str, np.ndarray]:
+    """Each test digit as each representation the page offers: its 784 pixels, their first 50 principal
+    components (fitted on these digits: no labels, no training set), the seed autoencoder's 128-d code, the
+    VAE's 2-D code (its means) and ours (the reader's 128-d features)."""
+    from sklearn.decomposition import PCA
+
+    from core import latent, pretrained
+
+    x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
+    pixels = x.reshape(len(x), -1)
+    return {"pixels": pixels, "pca": PCA(PCA_DIMS, random_state=0).fit_transform(pixels).astype(np.float32),
+            "seed_ae": latent.seed_codes(pretrained.load("seed_ae"), x).astype(np.float32),
+            "vae": latent.encode(pretrained.load("vae"), x).astype(np.float32),
+            "ours": features(x).astype(np.float32)}
+
+
+def fit(points, method: str, k: int | None = None, seed: int = 0) -> np.ndarray:
+    """Cluster ids for each point: k-means or a Gaussian mixture with k groups, or HDBSCAN, which finds its own
+    number (−1: noise, in no group). The mixture's covariances are full up to 50 dimensions, diagonal above."""
+    from sklearn.cluster import HDBSCAN as Hdbscan
+    from sklearn.cluster import KMeans
+    from sklearn.mixture import GaussianMixture
+
+    if method == "kmeans":
+        return KMeans(k, n_init=4, random_state=seed).fit_predict(points)
+    if method == "gmm":
+        kind = "full" if points.shape[1] <= PCA_DIMS else "diag"
+        return GaussianMixture(k, covariance_type=kind, reg_covar=1e-4, random_state=seed).fit_predict(points)
+    if method == "hdbscan":
+        return Hdbscan(**HDBSCAN).fit_predict(points)
+    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+def write_fits(folder=None, log=print) -> str:
+    """Every representation × method × k the page offers, fitted on the shipped test digits, with each
+    representation's 2-D map, saved beside the weights they came from (their sha256s inside)."""
+    import umap
+
+    from core import data, pretrained
+
+    folder = data.PRETRAINED_DIR if folder is None else folder
+    x_u8, _ = data.load_sample()
+    manifest = pretrained.load_manifest()
+    arrays = {f"{name}_sha256": manifest[name]["sha256"] for name in MADE_FROM}
+    for name, points in representations(data.to_float(x_u8)).items():
+        t0 = time.time()
+        arrays[f"map_{name}"] = (points if points.shape[1] == 2 else umap.UMAP(**MAP_UMAP, random_state=0)
+                                 .fit_transform(points)).astype(np.float16)
+        for method in ("kmeans", "gmm"):
+            fits = [fit(points, method, k) for k in range(K_RANGE[0], K_RANGE[1] + 1)]
+            arrays[f"{name}_{method}"] = np.stack(fits).astype(np.uint8)
+            arrays[f"typical_{name}_{method}"] = np.stack([_typical_table(points, c, K_RANGE[1]) for c in fits])
+        found = fit(points, "hdbscan")
+        arrays[f"{name}_hdbscan"] = found.astype(np.int16)
+        arrays[f"typical_{name}_hdbscan"] = _typical_table(points, found, int(found.max()) + 1)
+        log(f"[clustering] {name}: map and {2 * (K_RANGE[1] - K_RANGE[0] + 1) + 1} fits in {time.time() - t0:.0f} s")
+    path = folder / FITS_FILE
+    np.savez_compressed(path, **arrays)
+    return str(path)
+
+
+def _typical_table(points, clusters, rows: int, per_cluster: int = 8) -> np.ndarray:
+    """typical() as a (rows, per_cluster) table of indices, −1 where a cluster has fewer members or none."""
+    out = np.full((max(rows, 1), per_cluster), -1, np.int16)
+    for c, members in typical(points, np.asarray(clusters), per_cluster).items():
+        out[c, :len(members)] = members
+    return out
+
+
+def shipped_typical(arrays: dict, representation: str, method: str, k: int) -> dict[int, np.ndarray]:
+    """A shipped fit's most typical members per cluster (indices, nearest the cluster's mean first)."""
+    table = arrays[f"typical_{representation}_{method}"]
+    table = table if method == "hdbscan" else table[k - K_RANGE[0]]
+    return {c: row[row >= 0] for c, row in enumerate(table) if (row >= 0).any()}
+
+
+def load_fits(folder=None) -> dict | None:
+    """The shipped fits and maps, or None when missing or made from other weights than those shipped."""
+    from core import data, pretrained
+
+    folder = data.PRETRAINED_DIR if folder is None else folder
+    path = folder / FITS_FILE
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    manifest = pretrained.load_manifest()
+    for name in MADE_FROM:
+        if str(arrays.pop(f"{name}_sha256")) not in pretrained.same_weights(manifest.get(name, {})):
+            return None
+    return arrays
+
+
+def shipped(arrays: dict, representation: str, method: str, k: int) -> np.ndarray:
+    """One shipped fit's cluster ids (HDBSCAN's −1 for noise; k is then ignored)."""
+    if method == "hdbscan":
+        return arrays[f"{representation}_hdbscan"].astype(int)
+    return arrays[f"{representation}_{method}"][k - K_RANGE[0]].astype(int)
+
+
+def typical(points, clusters, per_cluster: int = 8) -> dict[int, np.ndarray]:
+    """Each cluster's most typical members: the indices nearest its mean in the representation, nearest first."""
+    out = {}
+    for c in np.unique(clusters[clusters >= 0]):
+        members = np.flatnonzero(clusters == c)
+        centre = points[members].mean(0)
+        out[int(c)] = members[np.argsort(((points[members] - centre) ** 2).sum(1))[:per_cluster]]
+    return out
+
+
+def table(arrays: dict, labels) -> list[dict]:
+    """ACC, NMI and ARI of every shipped fit, for the closing note and bench (labels measure, after the fact)."""
+    rows = []
+    for name in REPRESENTATIONS:
+        for method in METHODS:
+            for k in ([None] if method == "hdbscan" else range(K_RANGE[0], K_RANGE[1] + 1)):
+                clusters = shipped(arrays, name, method, k or 10)
+                rows.append({"representation": name, "method": method, "k": k if k else int(clusters.max()) + 1,
+                             "noise": int((clusters < 0).sum()), **scores(labels, clusters)})
+    return rows
+
+
+def main(argv=None):
+    import argparse
+
+    from core import data
+
+    p = argparse.ArgumentParser(prog="python -m core.clustering", description=__doc__.splitlines()[0])
+    p.add_argument("--write-fits", action="store_true", help=f"write pretrained/{FITS_FILE}")
+    p.add_argument("--table", action="store_true", help="print every shipped fit's ACC, NMI and ARI at k = 10")
+    a = p.parse_args(argv)
+    if not (a.write_fits or a.table):
+        p.print_help()
+        return 2
+    if a.write_fits:
+        print("wrote", write_fits())
+    if a.table:
+        arrays = load_fits()
+        _, labels = data.load_sample()
+        print(f"{'representation':<16}{'method':<9}{'k':>4}{'noise':>7}{'ACC':>8}{'NMI':>8}{'ARI':>8}")
+        for row in table(arrays, labels):
+            if row["k"] == 10 or row["method"] == "hdbscan":
+                print(f"{row['representation']:<16}{row['method']:<9}{row['k']:>4}{row['noise']:>7}"
+                      f"{row['acc']:>8.3f}{row['nmi']:>8.3f}{row['ari']:>8.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
