@@ -15,7 +15,7 @@ app = st.App("app.py", lifespan=warmup.lifespan, middleware=serving.MIDDLEWARE)
 
 # Choices whose labels are translated (the pages' keyed radios, selects and multiselects).
 TRANSLATED_CHOICES = ("noise_kind", "digit_mode", "models", "score_kind", "arch_model", "rn_view", "rn_bn_mode",
-                      "digit_source", "digit_noise_kind", "digit_ink",
+                      "digit_source", "digit_noise_kind", "digit_ink", "cl_rep", "cl_method",
                       "tr_start", "tr_bottleneck", "tr_noise", "tr_lr", "tr_data", "tr_inside_model")
 
 

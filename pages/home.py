@@ -31,6 +31,8 @@ def headline(entry):
     m = entry["metrics"]
     epochs = entry.get("epochs_total", entry["epochs"])  # a warm restart counts the epochs before it too
     facts = dict(params=f"{entry['params']:,}", epochs=epochs, images=f"{entry['eval']['images']:,}")
+    if "nmi" in m:  # the clustering reader: trained without a label, measured by ACC
+        return t("home.model_ok_clusters", acc=f"{m['acc']:.2%}", **facts)
     if "accuracy" in m:
         return t("home.model_ok_classifier", accuracy=f"{m['accuracy']:.2%}", **facts)
     if "neg_elbo" in m:

@@ -245,3 +245,79 @@ def typical_scores(name: str, digit: int, kind: str) -> np.ndarray:
     if stored is not None:
         return np.sort(stored[test_digits()[1] == int(digit)])
     return _typical_scores(name, sha(name), int(digit), kind)
+
+
+# ─── Clustering ──────────────────────────────────────────────────────────────────────────────────────
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _cluster_fits(key: tuple) -> dict | None:
+    from core import clustering
+
+    return clustering.load_fits()
+
+
+def cluster_fits() -> dict | None:
+    """pretrained/clustering.npz (core.clustering --write-fits), read once per process and again when the weights
+    it came from change; None when it is missing or was made from other weights."""
+    from core import clustering
+
+    return _cluster_fits(tuple(sha(name) for name in clustering.MADE_FROM))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cluster_rows(representation: str, method: str, k: int, weights: tuple) -> list[tuple[int, int, bytes]]:
+    """Each cluster of a shipped fit as (cluster id, size, PNG of its most typical digits), largest first."""
+    from core import clustering
+
+    fits = cluster_fits()
+    clusters = clustering.shipped(fits, representation, method, k)
+    sizes = np.bincount(clusters[clusters >= 0], minlength=1)
+    x = test_digits()[0]
+    typical = clustering.shipped_typical(fits, representation, method, k)
+    return [(int(c), int(sizes[c]), tile_png(data.to_float(x[typical[c]]), per_line=8, scale=2))
+            for c in np.argsort(-sizes) if sizes[c] and c in typical]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cluster_mistakes(representation: str, method: str, k: int, weights: tuple, per_cluster: int = 8) -> dict:
+    """After the reveal: the matching cluster → digit, and per cluster a PNG of (some of) the digits it got wrong."""
+    from core import clustering
+
+    clusters = clustering.shipped(cluster_fits(), representation, method, k)
+    x, y = test_digits()
+    mapping = clustering.matching(y, clusters)
+    wrong = {}
+    for c in np.unique(clusters[clusters >= 0]):
+        members = np.flatnonzero((clusters == c) & (y != mapping.get(int(c), -1)))
+        if len(members):
+            wrong[int(c)] = (len(members), tile_png(data.to_float(x[members[:per_cluster]]), per_line=per_cluster,
+                                                    scale=2))
+    return {"mapping": mapping, "wrong": wrong, "scores": clustering.scores(y, clusters),
+            "counts": clustering.contingency(y, clusters)}
+
+
+CLUSTER_MAP_POINTS = 2000  # the map's first test digits: each carries its picture for the tooltip (~0.6 MB in all)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cluster_map_spec(representation: str, method: str, k: int, weights: tuple, group_title: str,
+                     noise_name: str) -> dict:
+    """Vega-Lite spec: the representation's 2-D map of the first CLUSTER_MAP_POINTS test digits, coloured by group,
+    each digit's picture in its tooltip; no label anywhere in it. Built once per setting and language."""
+    from core import clustering
+
+    fits = cluster_fits()
+    xy = fits[f"map_{representation}"][:CLUSTER_MAP_POINTS].astype(np.float32)
+    groups = clustering.shipped(fits, representation, method, k)[:CLUSTER_MAP_POINTS]
+    thumbs = thumbnails()
+    points = [{"a": float(p[0]), "b": float(p[1]), "group": noise_name if g < 0 else str(int(g) + 1), "index": i,
+               "image": thumbs[i]} for i, (p, g) in enumerate(zip(xy, groups))]
+    return {"height": 380, "data": {"values": points},
+            "mark": {"type": "circle", "size": 12, "opacity": 0.7},
+            "encoding": {"x": {"field": "a", "type": "quantitative", "axis": None, "scale": {"zero": False}},
+                         "y": {"field": "b", "type": "quantitative", "axis": None, "scale": {"zero": False}},
+                         "color": {"field": "group", "type": "nominal", "scale": {"scheme": "tableau20"},
+                                   "sort": {"field": "index", "op": "min"}, "title": group_title,
+                                   "legend": {"orient": "bottom", "columns": 10, "symbolLimit": 40}},
+                         "tooltip": [{"field": "image"}, {"field": "group", "title": group_title},
+                                     {"field": "index", "title": "#"}]}}
+

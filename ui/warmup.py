@@ -29,7 +29,7 @@ import threading
 import numpy as np
 
 _LOG = logging.getLogger(__name__)
-ORDER = ("imports", "denoising", "latent_space", "your_digit", "anomaly")
+ORDER = ("imports", "denoising", "latent_space", "your_digit", "anomaly", "clustering")
 _ready = {part: threading.Event() for part in ORDER}
 _import_lock = threading.Lock()
 _start_lock = threading.Lock()
@@ -108,13 +108,27 @@ def stopping() -> bool:
     return _stopping.is_set() or not threading.main_thread().is_alive()
 
 
+def _clustering() -> None:
+    from core import clustering, i18n
+    from ui import models
+
+    if models.cluster_fits() is None:
+        return
+    rep, method, k = clustering.DEFAULT  # the page's opening view, in both languages
+    weights = tuple(models.sha(name) for name in clustering.MADE_FROM)
+    models.cluster_rows(rep, method, k, weights)
+    for lang in i18n.LANGUAGES:
+        t = i18n.translator(lang)
+        models.cluster_map_spec(rep, method, k, weights, t("cl.group_axis"), t("cl.noise_name"))
+
+
 def _run(delay: float) -> None:
     try:
         if _stopping.wait(delay) or stopping():
             return
         import_heavy()
         for part, fill in (("denoising", _denoising), ("latent_space", _latent_space),
-                           ("your_digit", _your_digit), ("anomaly", _anomaly)):
+                           ("your_digit", _your_digit), ("anomaly", _anomaly), ("clustering", _clustering)):
             for attempt in (1, 2):
                 if stopping():
                     return
