@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import arch, data, diagrams, models
 from ui import jobs, links, page
+from ui import models as cached  # the page's cached builds, which the warm-up fills too
 
 t = page.setup()
 ss = st.session_state
@@ -48,50 +49,6 @@ def resnet_model(label_num):          # the seed's loop, as core.models.resnet k
 
 plot_model(res_model, to_file='model.png', show_shapes=True)   # the seed: "pydot not found"
 """
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def build(settings):
-    """The model for one setting; ValueError for settings that cannot build (not cached). Only the last
-    two are kept: at the cap a model holds 240 MB, and what the page shows of it is cached below."""
-    return models.resnet(**dict(settings))
-
-
-@st.cache_data(show_spinner=False, max_entries=48)
-def facts_for(settings):
-    model = build(settings)
-    return {"params": int(model.count_params()), "trainable": arch.trainable_count(model),
-            "layers": len(model.layers), "macs": arch.macs(model), "memory": arch.memory(model, 32),
-            "stages": arch.stage_table(model), "sub_blocks": len(arch.sub_blocks(model)),
-            "depth": arch.depth_of(model)}
-
-
-@st.cache_data(show_spinner=False, max_entries=48)
-def dot_for(settings, view):
-    model = build(settings)
-    return diagrams.block_dot(model) if view == "block" else diagrams.layer_dot(model)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def rendered(dot, fmt):
-    return diagrams.render(dot, fmt)
-
-
-@st.cache_data(show_spinner=False)
-def digit_batch(n):
-    x, y = data.load_sample()
-    return data.to_float(x[:n]), y[:n]
-
-
-@st.cache_data(show_spinner=False, max_entries=24)
-def grad_rows(depth, training):
-    x, y = digit_batch(GRAD_BATCH)
-    res, plain = arch.demo_pair(depth)
-    rows = []
-    for label, model in (("residual", res), ("plain", plain)):
-        norms = arch.gradient_norms(model, x, y, training=training)
-        rows += [{"network": label, "layer": i, "name": n, "grad_norm": g} for i, (n, g) in enumerate(norms.items(), 1)]
-    return rows
 
 
 def seed_defaults():
@@ -151,7 +108,7 @@ settings = (("label_num", int(labels)), ("num_filters", int(num_filters)), ("num
             ("residual", bool(residual)))
 try:
     with st.spinner(t("resnet.building")):
-        facts = facts_for(settings)
+        facts = cached.resnet_facts(settings)
 except ValueError as exc:
     st.error(t("resnet.invalid", detail=str(exc)), icon=":material/block:")
     facts = None
@@ -179,15 +136,15 @@ if facts is not None:
     c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
     view = c1.radio(t("resnet.view"), ("block", "layer"), horizontal=True, key="rn_view",
                     format_func=lambda v: t(f"resnet.view.{v}"))
-    dot = dot_for(settings, view)
+    dot = cached.resnet_dot(settings, view)
     name = f"resnet_{num_blocks}x{num_sub}_{num_filters}f_{size}x{size}x{channels}_{view}"
     d1, d2, d3 = c2.columns(3)
     d1.download_button(t("resnet.download_dot"), dot, file_name=f"{name}.dot", mime="text/vnd.graphviz",
                        icon=":material/download:", key="rn_dl_dot", on_click="ignore")
     if diagrams.dot_available():
-        d2.download_button("SVG", lambda: rendered(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml",
+        d2.download_button("SVG", lambda: cached.rendered(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml",
                            icon=":material/download:", key="rn_dl_svg", on_click="ignore")
-        d3.download_button("PNG", lambda: rendered(dot, "png"), file_name=f"{name}.png", mime="image/png",
+        d3.download_button("PNG", lambda: cached.rendered(dot, "png"), file_name=f"{name}.png", mime="image/png",
                            icon=":material/download:", key="rn_dl_png", on_click="ignore")
     else:
         c2.caption(t("resnet.no_dot"))
@@ -213,7 +170,7 @@ if st.button(t("resnet.grad_run"), icon=":material/insights:", key="rn_grad_run"
 if grad_key in shown:
     try:
         with st.spinner(t("resnet.grad_running")):
-            rows = grad_rows(depth, bn_mode == "train")
+            rows = cached.resnet_grad_rows(depth, bn_mode == "train", GRAD_BATCH)
     except FileNotFoundError as exc:
         st.error(t("resnet.sample_missing", detail=str(exc)))
         rows = []
@@ -262,7 +219,7 @@ if start:
         loss_chart(history, chart)
         return True
 
-    x, y = digit_batch(8000)
+    x, y = cached.digit_batch(8000)
     try:
         with jobs.claimed(), jobs.slot(lambda ahead, waited: bar.progress(
                 0.0, text=t("jobs.queued", ahead=ahead, seconds=f"{waited:.0f}"))):

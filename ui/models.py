@@ -311,13 +311,70 @@ def cluster_map_spec(representation: str, method: str, k: int, weights: tuple, g
     thumbs = thumbnails()
     points = [{"a": float(p[0]), "b": float(p[1]), "group": noise_name if g < 0 else str(int(g) + 1), "index": i,
                "image": thumbs[i]} for i, (p, g) in enumerate(zip(xy, groups))]
+    # the legend in the groups' own order, 1, 2, … 20, then noise (a nominal field would sort "10" before "2")
+    names = [str(g + 1) for g in sorted(set(int(g) for g in groups) - {-1})] + ([noise_name] if (groups < 0).any() else [])
     return {"height": 380, "data": {"values": points},
             "mark": {"type": "circle", "size": 12, "opacity": 0.7},
             "encoding": {"x": {"field": "a", "type": "quantitative", "axis": None, "scale": {"zero": False}},
                          "y": {"field": "b", "type": "quantitative", "axis": None, "scale": {"zero": False}},
-                         "color": {"field": "group", "type": "nominal", "scale": {"scheme": "tableau20"},
-                                   "sort": {"field": "index", "op": "min"}, "title": group_title,
+                         "color": {"field": "group", "type": "nominal", "title": group_title,
+                                   "scale": {"scheme": "tableau20", "domain": names},
                                    "legend": {"orient": "bottom", "columns": 10, "symbolLimit": 40}},
                          "tooltip": [{"field": "image"}, {"field": "group", "title": group_title},
                                      {"field": "index", "title": "#"}]}}
+
+
+# ─── ResNet (here, not in the page, so that the warm-up fills the page's opening view) ─────────────────────
+@st.cache_resource(show_spinner=False, max_entries=2)
+def resnet_build(settings: tuple):
+    """The model for one setting; ValueError for settings that cannot build (not cached). Only the last
+    two are kept: at the cap a model holds 240 MB, and what the page shows of it is cached below."""
+    from core import models
+
+    return models.resnet(**dict(settings))
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def resnet_facts(settings: tuple) -> dict:
+    from core import arch
+
+    model = resnet_build(settings)
+    return {"params": int(model.count_params()), "trainable": arch.trainable_count(model),
+            "layers": len(model.layers), "macs": arch.macs(model), "memory": arch.memory(model, 32),
+            "stages": arch.stage_table(model), "sub_blocks": len(arch.sub_blocks(model)),
+            "depth": arch.depth_of(model)}
+
+
+@st.cache_data(show_spinner=False, max_entries=48)
+def resnet_dot(settings: tuple, view: str) -> str:
+    from core import diagrams
+
+    model = resnet_build(settings)
+    return diagrams.block_dot(model) if view == "block" else diagrams.layer_dot(model)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def rendered(dot: str, fmt: str) -> bytes:
+    from core import diagrams
+
+    return diagrams.render(dot, fmt)
+
+
+@st.cache_data(show_spinner=False)
+def digit_batch(n: int):
+    x, y = test_digits()
+    return data.to_float(x[:n]), y[:n]
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def resnet_grad_rows(depth: int, training: bool, batch: int) -> list[dict]:
+    from core import arch
+
+    x, y = digit_batch(batch)
+    res, plain = arch.demo_pair(depth)
+    rows = []
+    for label, model in (("residual", res), ("plain", plain)):
+        norms = arch.gradient_norms(model, x, y, training=training)
+        rows += [{"network": label, "layer": i, "name": n, "grad_norm": g} for i, (n, g) in enumerate(norms.items(), 1)]
+    return rows
 

@@ -29,7 +29,7 @@ import threading
 import numpy as np
 
 _LOG = logging.getLogger(__name__)
-ORDER = ("imports", "denoising", "latent_space", "your_digit", "anomaly", "clustering")
+ORDER = ("imports", "denoising", "latent_space", "your_digit", "anomaly", "clustering", "resnet")
 _ready = {part: threading.Event() for part in ORDER}
 _import_lock = threading.Lock()
 _start_lock = threading.Lock()
@@ -122,13 +122,25 @@ def _clustering() -> None:
         models.cluster_map_spec(rep, method, k, weights, t("cl.group_axis"), t("cl.noise_name"))
 
 
+def _resnet() -> None:
+    from core import models as builders
+    from ui import models
+
+    d = builders.RESNET_SEED_DEFAULTS  # the page opens on the seed's ResNet, its block diagram
+    settings = (("label_num", d["label_num"]), ("num_filters", d["num_filters"]), ("num_blocks", d["num_blocks"]),
+                ("num_sub_blocks", d["num_sub_blocks"]), ("input_shape", tuple(d["input_shape"])), ("residual", True))
+    models.resnet_facts(settings)
+    models.resnet_dot(settings, "block")
+
+
 def _run(delay: float) -> None:
     try:
         if _stopping.wait(delay) or stopping():
             return
         import_heavy()
         for part, fill in (("denoising", _denoising), ("latent_space", _latent_space),
-                           ("your_digit", _your_digit), ("anomaly", _anomaly), ("clustering", _clustering)):
+                           ("your_digit", _your_digit), ("anomaly", _anomaly), ("clustering", _clustering),
+                           ("resnet", _resnet)):
             for attempt in (1, 2):
                 if stopping():
                     return
