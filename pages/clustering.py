@@ -40,7 +40,7 @@ if fits is None:
 
 if ss.get("cl_method") is None:  # a second click on the chosen segment unselects it: keep a method
     ss.cl_method = clustering.DEFAULT[1]
-c1, c2, c3 = st.columns([2, 2, 3])
+c1, c2, c3 = st.columns([2, 3, 2])
 c1.selectbox(t("cl.rep"), clustering.REPRESENTATIONS, key="cl_rep", format_func=lambda r: t(f"cl.rep.{r}"))
 c2.segmented_control(t("cl.method"), clustering.METHODS, key="cl_method", format_func=lambda m: t(f"cl.method.{m}"),
                      selection_mode="single")
