@@ -354,6 +354,13 @@ def _dark_ink(gray: np.ndarray) -> bool:
     Against the local median (the paper, wherever strokes cover less than half of the window), dark ink is a
     far tail below and light ink a far tail above; vignetting and a shadow are slow changes the median
     follows, so they do not vote. Which tail holds more, beyond the noise, decides."""
+    # A frame of one even colour (a drawing, a scan with a margin: never a photo, whose noise and falloff reach
+    # the edge) is the paper, whatever share of the picture the marks cover.
+    ring = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    level = float(np.median(ring))
+    marks = gray[np.abs(gray - level) > MIN_CONTRAST]
+    if marks.size and (np.abs(ring - level) <= 0.02).mean() >= 0.99:
+        return bool(level > float(np.median(marks)))
     small = _shrunk(gray, POLARITY_SIDE)
     window = max(3, round(max(small.shape) / 2)) | 1
     detail = small - ndimage.median_filter(small, size=window, mode="reflect")

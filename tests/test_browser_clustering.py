@@ -8,9 +8,15 @@ pytestmark = pytest.mark.skipif(browser.chromium_path() is None,
                                 reason="Debian's chromium is not installed (apt-get install chromium)")
 
 
+@pytest.fixture(scope="module")
+def url():
+    with browser.serve_app() as (address, _):
+        yield address
+
+
 @pytest.mark.parametrize("width", [1440, 390], ids=["laptop", "phone"])
-def test_the_groups_then_the_reveal(width, tmp_path):
-    with browser.serve_app() as (url, _), browser.chromium_page(width, 900) as page:
+def test_the_groups_then_the_reveal(width, url, tmp_path):
+    with browser.chromium_page(width, 900) as page:
         page.goto(f"{url}/clustering")
         page.get_by_role("heading", name="Clusters without labels").wait_for(timeout=90_000)
         browser.wait_for_images(page, 10)
@@ -26,4 +32,3 @@ def test_the_groups_then_the_reveal(width, tmp_path):
         assert page.locator('[data-testid="stDataFrame"]').count() == 1
         assert not page.locator('[data-testid="stException"]').count()
         page.screenshot(path=str(tmp_path / f"clustering_{width}.png"), full_page=False)
-        import shutil; shutil.copy(tmp_path / f"clustering_{width}.png", f"/tmp/clustering_{width}.png")

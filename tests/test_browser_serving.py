@@ -16,10 +16,16 @@ def is_japanese(text: str) -> bool:
     return any("\u3040" <= c <= "\u30ff" for c in text)
 
 
-def test_the_first_language_pick_after_opening_home_counts():
+@pytest.fixture(scope="module")
+def url():
+    with browser.serve_app() as (address, _):
+        yield address
+
+
+def test_the_first_language_pick_after_opening_home_counts(url):
     """On a session's first run at "/", Streamlit gave the switch another widget id than on the runs after, so the
     first pick of 日本語 was dropped and the page stayed English."""
-    with browser.serve_app() as (url, _), browser.chromium_page() as page:
+    with browser.chromium_page() as page:
         page.goto(url + "/")
         page.get_by_role("heading", name="Unsupervised Lab", exact=True).wait_for(timeout=90_000)
         browser.wait_until_idle(page)
@@ -62,9 +68,9 @@ def opens(name: str, content: bytes) -> str:
 PAGES = ("denoising", "architectures", "resnet")
 
 
-def test_every_download_on_every_page_gives_a_file_that_opens():
+def test_every_download_on_every_page_gives_a_file_that_opens(url):
     got = {}
-    with browser.serve_app() as (url, _), browser.chromium_page(1440, 1000) as page:
+    with browser.chromium_page(1440, 1000) as page:
         for slug in PAGES:
             page.goto(f"{url}/{slug}")
             page.get_by_role("heading").first.wait_for(timeout=90_000)
