@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import arch, data, diagrams, models
+from core import arch, diagrams, models
 from ui import jobs, links, page
 from ui import models as cached  # the page's cached builds, which the warm-up fills too
 
