@@ -261,17 +261,7 @@ def load_fits(folder=None) -> dict | None:
     """The shipped fits and maps, or None when missing or made from other weights than those shipped."""
     from core import data, pretrained
 
-    folder = data.PRETRAINED_DIR if folder is None else folder
-    path = folder / FITS_FILE
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    manifest = pretrained.load_manifest()
-    for name in MADE_FROM:
-        if str(arrays.pop(f"{name}_sha256")) not in pretrained.same_weights(manifest.get(name, {})):
-            return None
-    return arrays
+    return pretrained.derived_arrays((data.PRETRAINED_DIR if folder is None else folder) / FITS_FILE, MADE_FROM)
 
 
 def shipped(arrays: dict, representation: str, method: str, k: int) -> np.ndarray:

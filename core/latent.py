@@ -135,14 +135,7 @@ def load_maps(folder=None) -> dict | None:
     """The shipped maps, or None when missing or made from other seed_ae weights than those shipped."""
     from core import pretrained
 
-    folder = data.PRETRAINED_DIR if folder is None else folder
-    path = folder / MAPS_FILE
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as f:
-        maps = {k: f[k] for k in f.files}
-    made_from = pretrained.same_weights(pretrained.load_manifest().get("seed_ae", {}))
-    return maps if str(maps.pop("seed_ae_sha256")) in made_from else None
+    return pretrained.derived_arrays((data.PRETRAINED_DIR if folder is None else folder) / MAPS_FILE, ("seed_ae",))
 
 
 def main(argv=None):

@@ -120,6 +120,21 @@ def same_weights(entry: dict) -> set[str]:
     return {entry.get("sha256"), entry.get("converted_from", {}).get("sha256")} - {None}
 
 
+def derived_arrays(path: Path, made_from) -> dict | None:
+    """A file of arrays computed from shipped weights (maps, fits), holding a `<name>_sha256` for each model of
+    `made_from`: its other arrays, or None when the file is missing or was made from other weights than the
+    manifest's (then the caller computes afresh, or says what to run)."""
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    manifest = load_manifest()
+    for name in made_from:
+        if str(arrays.pop(f"{name}_sha256")) not in same_weights(manifest.get(name, {})):
+            return None
+    return arrays
+
+
 def status(folder: Path | None = None) -> list[ModelStatus]:
     folder = _folder(folder)
     manifest = load_manifest(folder / "manifest.json")
