@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import i18n
-from ui import links, serving, warmup
+from ui import links, serving, style, warmup
 
 ROOT = Path(__file__).resolve().parent
 app = st.App("app.py", lifespan=warmup.lifespan, middleware=serving.MIDDLEWARE)
@@ -44,6 +44,9 @@ def main():
     lang = st.sidebar.selectbox("Language / 言語", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang",
                                 on_change=switched)
     t = i18n.translator(lang)
+    links.presenter()  # present=1 from a link, or the mode the person last set
+    st.sidebar.toggle(t("presenter"), key=links.PRESENT, on_change=links.presented, help=t("presenter_help"))
+    style.install()  # presenter mode's sizes, Japanese line breaks
     links.copy_button(t)  # every page's "Copy link", in the sidebar under the language
 
     pages = [st.Page(ROOT / "pages" / "home.py", title=t("page.home.title"), icon=":material/home:", default=True)]

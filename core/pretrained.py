@@ -102,10 +102,11 @@ def check(name: str, manifest: dict | None = None, folder: Path | None = None) -
 
 
 def denoisers(manifest: dict | None = None) -> list[str]:
-    """Shipped models that clean noisy digits (they are measured at Gaussian 0.5), seed's first."""
+    """Shipped models that clean noisy digits (they are measured at Gaussian 0.5): the seed's first, then ours from
+    the smallest to the largest (U-Net, global, wide, deep, deeper: each a step up from the one before)."""
     manifest = load_manifest() if manifest is None else manifest
     found = [name for name, e in manifest.items() if "gaussian_0.5" in e.get("metrics", {})]
-    return sorted(found, key=lambda n: (n != "seed_ae", n))
+    return sorted(found, key=lambda n: (n != "seed_ae", manifest[n].get("params", 0), n))
 
 
 def best_denoiser(manifest: dict | None = None) -> str | None:

@@ -5,12 +5,10 @@ import numpy as np
 import streamlit as st
 
 from core import data, pretrained
-from ui import links, models, page
+from ui import colours, links, models, page, pickers, style
 
 t = page.setup("denoising")  # waits for its warm-up part
 MAX_DIGITS = 50
-# Vega's category10 without its red: red is the chart's current-noise-factor line
-CURVE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
 
 SEED_CODE = """\
 # The seed (month 5): Gaussian noise, even though its comment says "salt-and-pepper"
@@ -57,6 +55,7 @@ except FileNotFoundError as exc:
 
 manifest = models.manifest()
 ss = st.session_state
+own = ss.get("yours")  # a model this session trained on the training bench, listed as "yours" until it ends
 shipped, best = pretrained.denoisers(manifest), pretrained.best_denoiser(manifest)
 no_digits = lambda given: "digits" not in given  # noqa: E731  (an explicit list of digits outranks the rest)
 # The link: /denoising?noise_factor=0.8&kind=salt_and_pepper&digits=3,5,8&models=seed_ae,unet_global_deeper
@@ -73,8 +72,9 @@ LINK = (
     links.Param("digit_seed", "digit_seed", 0, links.integer(0, 10**9),
                 when=lambda given: no_digits(given) and "class" not in given, sets=(("digit_mode", "random"),)),
     # The seed's model beside our best tells the story; every extra row slows each slider move.
-    links.Param("models", "models", [n for n in shipped if n in ("seed_ae", best)], links.choices(shipped),
-                links.show_list),
+    # A link's "yours" names this session's model: elsewhere it is named as ignored, and the rest of the list holds.
+    links.Param("models", "models", [n for n in shipped if n in ("seed_ae", best)],
+                links.choices(shipped + (["yours"] if own else []), drop_unknown=True), links.show_list),
 )
 links.restore("denoising", LINK, t)
 links.defaults(LINK)
@@ -96,6 +96,8 @@ if mode == "indices":
     if problem:
         st.warning(problem)
         idx = list(range(10))
+    else:  # an index is not the digit it holds (#7 is a 9): say both
+        st.caption(", ".join(pickers.named(t, i, y_all) for i in idx))
 else:
     count = c2.slider(t("denoise.how_many"), 1, MAX_DIGITS, key="digit_count")
     pool = np.arange(len(x_all))
@@ -107,7 +109,6 @@ else:
             ss.digit_seed += 1
     idx = np.sort(np.random.default_rng(ss.digit_seed).choice(pool, size=min(count, len(pool)), replace=False))
 
-own = ss.get("yours")  # a model this session trained on the training bench, listed as "yours" until it ends
 names = st.multiselect(t("denoise.models"), shipped + (["yours"] if own else []), key="models",
                        format_func=lambda n: t(f"model.{n}"))
 
@@ -138,17 +139,20 @@ st.download_button(t("denoise.download"),
                    file_name=f"denoising_{kind}_{noise_factor:.2f}.png", mime="image/png",
                    icon=":material/download:", on_click="ignore")
 
-st.subheader(t("denoise.chart_title"))
-points = []
-for name in names:  # the curves are labelled as the picker names the models, in the page's language
-    by_factor = manifest.get(name, {}).get("metrics", {}).get("psnr_by_factor", {}).get(kind, {})
-    points += [{"model": t(f"model.{name}"), "noise_factor": float(f), "psnr": v} for f, v in by_factor.items()]
-noisy_ref = next((e["metrics"]["noisy_psnr_by_factor"][kind] for e in manifest.values()
-                  if "noisy_psnr_by_factor" in e.get("metrics", {})), {})
-points += [{"model": t("denoise.row.noisy"), "noise_factor": float(f), "psnr": v, "input": True}
-           for f, v in noisy_ref.items()]
-if points:
-    st.vega_lite_chart({
+def curve_points(name: str, label: str) -> list[dict]:
+    """A model's PSNR by noise factor for this noise kind: the manifest's for a shipped model, for yours what the
+    bench has measured of it so far (the same digits, noise and factors)."""
+    if name == "yours":
+        by_factor = own["curve"].psnr_by_factor.get(kind, {}) if own.get("curve") is not None else {}
+    else:
+        by_factor = manifest.get(name, {}).get("metrics", {}).get("psnr_by_factor", {}).get(kind, {})
+    return [{"model": label, "noise_factor": float(f), "psnr": v} for f, v in by_factor.items()]
+
+
+def psnr_chart(curves: list[tuple[str, str]], points: list[dict]) -> dict:
+    """PSNR against noise_factor, a curve per model in its own colour (ui.colours), the legend in row order under
+    the plot, the noisy input dashed and the slider's noise factor as a red rule."""
+    return style.chart({
         "height": 280,
         "layer": [
             {"data": {"values": points}, "mark": {"type": "line", "point": True},
@@ -156,17 +160,52 @@ if points:
                                 "title": f"noise_factor ({t(f'noise.{kind}')})"},
                           "y": {"field": "psnr", "type": "quantitative", "title": "PSNR (dB)",
                                 "scale": {"zero": False}},
-                          "color": {"field": "model", "type": "nominal", "title": None,
-                                    "scale": {"range": CURVE_COLOURS},  # the names are long
-                                    "legend": {"labelLimit": 320}},
-                          "strokeDash": {"condition": {"test": "datum.input", "value": [4, 4]}, "value": [1, 0]}}},
+                          "color": colours.encoding(curves),
+                          "strokeDash": {"condition": {"test": "datum.input", "value": [4, 4]}, "value": [1, 0]},
+                          "tooltip": [{"field": "model"}, {"field": "noise_factor", "format": ".1f"},
+                                      {"field": "psnr", "format": ".2f"}]}},
             {"data": {"values": [{"noise_factor": noise_factor}]}, "mark": {"type": "rule", "color": "#c44"},
              "encoding": {"x": {"field": "noise_factor", "type": "quantitative"}}},
         ],
-    }, width="stretch")
-    st.caption(t("denoise.chart_caption", n=f"{10_000:,}"))
-else:
-    st.info(t("denoise.chart_none"))
+    })
+
+
+measuring = own is not None and own.get("curve") is not None and not own["curve"].finished
+
+
+@st.fragment(run_every=1.0 if measuring else None)
+def chart_panel():
+    """The chart, polled each second while the bench measures yours, so its curve grows in place."""
+    st.subheader(t("denoise.chart_title"))
+    noisy_ref = next((e["metrics"]["noisy_psnr_by_factor"][kind] for e in manifest.values()
+                      if "noisy_psnr_by_factor" in e.get("metrics", {})), {})
+    points = [{"model": t("denoise.row.noisy"), "noise_factor": float(f), "psnr": v, "input": True}
+              for f, v in noisy_ref.items()]
+    curves = [("noisy", t("denoise.row.noisy"))] if points else []
+    for name in shown_names:  # in the rows' order, labelled as the picker names them
+        found = curve_points(name, t(f"model.{name}"))
+        if found:
+            points += found
+            curves.append((name, t(f"model.{name}")))
+    if points:
+        st.vega_lite_chart(psnr_chart(curves, points), width="stretch")
+        st.caption(t("denoise.chart_caption", n=f"{10_000:,}"))
+    else:
+        st.info(t("denoise.chart_none"))
+    curve = own.get("curve") if own is not None and "yours" in shown_names else None
+    if curve is not None and curve.error:
+        st.warning(t("denoise.yours_failed", detail=curve.error), icon=":material/error:")
+    elif curve is not None and not curve.finished:
+        st.progress(curve.done / max(curve.total, 1),
+                    text=t("denoise.yours_measuring", done=curve.done, total=curve.total, n=f"{10_000:,}"))
+    elif curve is None and own is not None and "yours" in shown_names:
+        st.caption(t("denoise.yours_unmeasured"))
+    if measuring and curve is not None and curve.finished:
+        st.rerun()  # measured: the page once more, without polling
+
+
+shown_names = [key for _, key in rows if key not in ("original", "noisy")]
+chart_panel()
 
 with st.expander(t("denoise.seed_code")):
     st.code(SEED_CODE, language="python")

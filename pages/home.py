@@ -41,6 +41,10 @@ def headline(entry):
 
 
 FAMILIES = ("geometric", "oneclass")  # ten one-class models of one kind read better as one card
+# The cards in the order of the pages that use them: the denoisers as the denoising page lists them, then the
+# VAE (latent space), the clustering reader, the classifier (your digit); the detectors' two cards last.
+ORDER = [*pretrained.denoisers(), "vae", "clusters", "classifier"]
+statuses.sort(key=lambda s: ORDER.index(s.name) if s.name in ORDER else len(ORDER))
 families = {f: [s for s in statuses if s.name.rsplit("_", 1)[0] == f] for f in FAMILIES}
 for s in statuses:
     if any(s in members for members in families.values()):

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import data, grids, photo, preprocess, pretrained
-from ui import links, models, page
+from ui import links, models, page, pickers
 
 t = page.setup("your_digit")  # waits for its warm-up part
 ss = st.session_state
@@ -66,23 +66,24 @@ def show_unusual():
     ss.sample_index, ss.sample_pen, ss.sample_photo = *UNUSUAL, False
 
 
+def random_sample():
+    ss.sample_index = int(np.random.default_rng().integers(len(models.test_digits()[0])))
+
+
 def sample():
     x_all, y_all = models.test_digits()
-    c1, c2 = st.columns([1, 1.4], vertical_alignment="bottom")
-    below = st.container()  # drawn under the inputs, run before them: a click sets the index they show
-    b1, b2 = below.columns(2)
-    if b1.button(t("digit.random_sample"), icon=":material/shuffle:", width="stretch"):
-        ss.sample_index = int(np.random.default_rng().integers(len(x_all)))
+    index = pickers.test_digit(t, t("digit.sample_index"), "sample_index", show_name=False)
+    b1, b2 = st.columns(2)
+    b1.button(t("digit.random_sample"), icon=":material/shuffle:", width="stretch", on_click=random_sample)
     b2.button(t("digit.unusual_example"), icon=":material/help:", on_click=show_unusual,
               help=t("digit.unusual_example_help"), width="stretch")
-    index = c1.number_input(t("digit.sample_index"), 0, len(x_all) - 1, key="sample_index")
     as_photo = st.toggle(t("digit.sample_photo"), key="sample_photo", help=t("digit.sample_photo_help"))
     if as_photo:
         picture = photographed(index)
         st.image(picture, caption=t("digit.sample_photo_caption", index=index, label=int(y_all[index])),
                  width=CANVAS_SIDE)
         return picture
-    pen = c2.slider(t("digit.sample_pen"), -3, 6, key="sample_pen")
+    pen = st.slider(t("digit.sample_pen"), -3, 6, key="sample_pen")
     picture = preprocess.on_paper(x_all[index], 280, 0.6, pen, (0.3, -0.4))
     st.image(picture, caption=t("digit.sample_caption", index=index, label=int(y_all[index])), width=CANVAS_SIDE)
     return picture

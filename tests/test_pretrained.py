@@ -7,7 +7,7 @@ import pytest
 from core import data, metrics, pretrained, train
 from core.recipes import RECIPES
 
-DENOISERS = ["seed_ae", "unet", "unet_global", "unet_global_deep", "unet_global_deeper", "unet_global_wide"]
+DENOISERS = ["seed_ae", "unet", "unet_global", "unet_global_wide", "unet_global_deep", "unet_global_deeper"]  # seed first, then by size
 ONE_CLASS = [f"oneclass_{d}" for d in range(10)]
 GEOMETRIC = [f"geometric_{d}" for d in range(10)]
 SHIPPED = DENOISERS + ["classifier", "vae"] + ONE_CLASS + GEOMETRIC

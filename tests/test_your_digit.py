@@ -66,7 +66,7 @@ def test_the_opening_sample_is_read_right_and_called_typical():
 
 def test_the_unusual_example_is_one_click_away_and_says_so():
     at = open_page("your_digit")
-    at.button[1].click().run()  # "Show an unusual digit"
+    next(b for b in at.button if b.label == "An unusual one").click().run()
     assert (at.number_input(key="sample_index").value, at.slider(key="sample_pen").value) == (7, 2)
     assert top_guess(at) == 9
     if "geometric_9" in pretrained.load_manifest():

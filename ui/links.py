@@ -39,6 +39,9 @@ KEPT_LANG = "_links_lang"     # the language of the session's last full run, kep
 CHOSEN = "_links_chosen"      # the language switch was used in this run
 PAGE_HASH = "_links_hash"     # the page the session's last run asked for (app.py, before the navigation)
 LANG = "lang"                 # the language switch's key and the URL's
+PRESENT = "present"           # the presenter switch's key and the URL's (ui.style)
+KEPT_PRESENT = "_links_present"  # presenter mode as the person last set it, kept outside the switch's widget state
+BAD_PRESENT = "_links_bad_present"  # a present=… that is neither true nor false, named by the page
 MAX_SHOWN = 40                # characters of a bad value quoted back in the notice
 
 
@@ -136,13 +139,28 @@ def _items(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
-def choices(options: Iterable, least: int = 0, most: int | None = None) -> Callable[[str], list]:
-    """Several of `options`, comma-separated, each once, in the order given; "" is none at all."""
+class PartlyUsed(ValueError):
+    """A link's value of which a part could be used (`value`) and the rest not (`rest`, named as ignored)."""
+
+    def __init__(self, value, rest: str):
+        super().__init__(rest)
+        self.value, self.rest = value, rest
+
+
+def choices(options: Iterable, least: int = 0, most: int | None = None,
+            drop_unknown: bool = False) -> Callable[[str], list]:
+    """Several of `options`, comma-separated, each once, in the order given; "" is none at all. drop_unknown: the
+    items that are not options are left out and named (PartlyUsed), the others kept: a link's "yours" opened in
+    another session loses that model only."""
     by_text = {str(o): o for o in options}
 
     def parse(text: str) -> list:
         items = _items(text)
-        if any(s not in by_text for s in items) or len(set(items)) != len(items):
+        unknown = [s for s in items if s not in by_text]
+        if drop_unknown and unknown and len(unknown) < len(items):
+            kept = parse(",".join(s for s in items if s in by_text))
+            raise PartlyUsed(kept, ",".join(unknown))
+        if unknown or len(set(items)) != len(items):
             raise ValueError(f"{text!r}: unknown or repeated")
         if len(items) < least or (most is not None and len(items) > most):
             raise ValueError(f"{text!r}: {len(items)} chosen")
@@ -257,6 +275,27 @@ def chosen():
     st.session_state[CHOSEN] = True
 
 
+def presenter():
+    """app.py, before the presenter switch is made: its value for this run. A link's present=… counts on a
+    session's first run and on Back and Forward (a URL without one keeps the mode, as with the language);
+    otherwise the mode is what the person last set (`presented`), so a page switch, which may come without the
+    switch's widget state, never drops it."""
+    ss = st.session_state
+    first = KEPT_PRESENT not in ss
+    raw = st.query_params.get(PRESENT) if first or _history_navigation() else None
+    if raw is not None:
+        try:
+            ss[KEPT_PRESENT] = flag(raw)
+        except ValueError:
+            ss[BAD_PRESENT] = raw
+    ss[PRESENT] = ss.setdefault(KEPT_PRESENT, False)
+
+
+def presented():
+    """The presenter switch's on_change: the person's own choice, kept for the runs after."""
+    st.session_state[KEPT_PRESENT] = bool(st.session_state[PRESENT])
+
+
 def restore(page: str, params: Iterable[Param], t) -> Link:
     """A link's settings into session state, before the page's widgets exist.
 
@@ -272,16 +311,16 @@ def restore(page: str, params: Iterable[Param], t) -> Link:
         return Link(t)
     ss[PENDING] = {}
     query = st.query_params.to_dict()
-    bad_lang = ss.pop(BAD_LANG, None)
+    bad_lang, bad_present = ss.pop(BAD_LANG, None), ss.pop(BAD_PRESENT, None)
     if not history and (not query or query == ss.get(WRITTEN)):
         return Link(t)  # a bare URL, or the one the page before wrote: nothing to restore
     params = list(params)
     by_url = {p.url: p for p in params}
-    ignored = [(LANG, bad_lang)] if bad_lang is not None else []
+    ignored = [(k, v) for k, v in ((LANG, bad_lang), (PRESENT, bad_present)) if v is not None]
     given, pending = {}, {}
     for key, raw in query.items():
         p = by_url.get(key)
-        if key == LANG:
+        if key in (LANG, PRESENT):  # app.py's, not the page's
             continue
         if p is None:
             ignored.append((key, raw))
@@ -290,6 +329,9 @@ def restore(page: str, params: Iterable[Param], t) -> Link:
         else:
             try:
                 given[key] = p.parse(raw)
+            except PartlyUsed as part:
+                given[key] = part.value
+                ignored.append((key, part.rest))
             except (ValueError, TypeError, OverflowError):
                 ignored.append((key, raw))
     restored = {}
@@ -371,6 +413,8 @@ def finish(params: Iterable[Param], shown: dict | None = None, partial: bool = F
     lang = ss[KEPT_LANG] = ss.get(LANG, i18n.DEFAULT_LANGUAGE)
     if lang != i18n.DEFAULT_LANGUAGE:
         target[LANG] = lang
+    if ss.get(KEPT_PRESENT):
+        target[PRESENT] = "1"
     qp = st.query_params
     if target != qp.to_dict():
         qp.from_dict(target)
@@ -418,6 +462,9 @@ function copyByCommand(text) {
 
 export default function (component) {
   const { data, parentElement } = component;
+  // The page's language, for the browser's line breaking (ui.style: Japanese breaks between phrases) and for
+  // screen readers; Streamlit's page says "en" whatever is shown.
+  if (data.lang) document.documentElement.lang = data.lang;
   const button = parentElement.querySelector("button.copy");
   const label = parentElement.querySelector(".label");
   if (!button.dataset.busy) label.textContent = data.label;
@@ -456,4 +503,5 @@ def copy_button(t):
         _copy_component = components.component("lab_copy_link", html=COPY_HTML, css=COPY_CSS, js=COPY_JS)
     with st.sidebar:
         _copy_component(data={"label": t("links.copy"), "done": t("links.copied"), "help": t("links.copy_help"),
-                              "manual": t("links.copy_manual")}, key="copy_link", width="content")
+                              "manual": t("links.copy_manual"),
+                              "lang": st.session_state.get(LANG, i18n.DEFAULT_LANGUAGE)}, key="copy_link", width="content")
