@@ -518,9 +518,22 @@ def resnet_param_count(label_num=2, num_filters=64, num_blocks=4, num_sub_blocks
     return total, total - non_trainable
 
 
+RESNET_MOST_BLOCKS = 6  # the page's slider and its links offer at most this many
+
+
+def resnet_halvings(side: int) -> list[int]:
+    """A side of the input as the stem and each block after the first halve it (padding "same", stride 2,
+    rounding up), down to 1: 28 → [28, 14, 7, 4, 2, 1]. Each halving is one block, so a side allows
+    len(...) - 1 blocks."""
+    sizes = [side]
+    while sizes[-1] > 1:
+        sizes.append(-(-sizes[-1] // 2))
+    return sizes
+
+
 def check_resnet_settings(label_num=2, num_filters=64, num_blocks=4, num_sub_blocks=2, input_shape=(128, 128, 3),
                           residual=True, max_params: int | None = RESNET_MAX_PARAMS) -> int:
-    """Raise ValueError, in words a person understands, for settings that cannot build. Returns the count."""
+    """Raise ValueError, in one sentence a person understands, for settings that cannot build. Returns the count."""
     _check_positive(label_num=label_num, num_filters=num_filters, num_blocks=num_blocks,
                     num_sub_blocks=num_sub_blocks)
     if len(tuple(input_shape)) != 3:
@@ -528,22 +541,33 @@ def check_resnet_settings(label_num=2, num_filters=64, num_blocks=4, num_sub_blo
     h, w, c = input_shape
     _check_positive(**{"input height": h, "input width": w, "input channels": c})
     for side_name, side in (("height", h), ("width", w)):
-        sizes, s = [side], side
-        for _ in range(num_blocks):  # the stem and every block after the first halve the map once each
-            if s < 2:
-                path = " → ".join(str(v) for v in sizes)
-                raise ValueError(
-                    f"{num_blocks} blocks are too many for an input {side_name} of {side}: the stem and each "
-                    f"block after the first halve the feature map ({path} → below 1), so it would shrink "
-                    f"below 1×1. Use at most {len(sizes) - 1} blocks, or a larger input.")
-            s = -(-s // 2)
-            sizes.append(s)
+        sizes = resnet_halvings(side)
+        if num_blocks > len(sizes) - 1:
+            raise ValueError(
+                f"{num_blocks} blocks would shrink an input {side_name} of {side} below 1×1, since the stem and "
+                f"each block after the first halve it ({' → '.join(map(str, sizes))} → …); use at most "
+                f"{len(sizes) - 1} blocks or a larger input.")
     total, _ = resnet_param_count(label_num, num_filters, num_blocks, num_sub_blocks, (h, w, c), residual)
     if max_params is not None and total > max_params:
         raise ValueError(
-            f"These settings give {total:,} parameters, more than the lab's cap of {max_params:,}: building "
-            f"and drawing such a model would take too long here. Use fewer filters or fewer blocks.")
+            f"{num_blocks} blocks of {num_sub_blocks} sub-blocks from {num_filters} filters would have {total:,} "
+            f"parameters, over the lab's cap of {max_params:,} (too slow to build and draw here); use fewer "
+            f"filters, sub-blocks or blocks.")
     return total
+
+
+def resnet_block_cap(label_num=2, num_filters=64, num_sub_blocks=2, input_shape=(128, 128, 3), residual=True,
+                     most: int = RESNET_MOST_BLOCKS, max_params: int | None = RESNET_MAX_PARAMS) -> tuple[int, str | None]:
+    """The most blocks the other settings can build, up to `most`, and what stops one more: "size" (the
+    feature map would shrink below 1×1), "params" (over the parameter cap) or None (`most` builds); 0 blocks
+    where not even one builds (never within the page's ranges: at most 128 filters, at least 28 px)."""
+    by_size = min(len(resnet_halvings(side)) - 1 for side in tuple(input_shape)[:2])
+    cap, reason = (by_size, "size") if by_size < most else (most, None)
+    for blocks in range(1, cap + 1):
+        total, _ = resnet_param_count(label_num, num_filters, blocks, num_sub_blocks, input_shape, residual)
+        if max_params is not None and total > max_params:
+            return blocks - 1, "params"
+    return cap, reason
 
 
 def resnet(label_num: int = 2, num_filters: int = 64, num_blocks: int = 4, num_sub_blocks: int = 2,

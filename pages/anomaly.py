@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import anomaly, data, pretrained
-from ui import jobs, links, models, page
+from ui import jobs, links, models, page, style
 
 t = page.setup("anomaly")  # waits for its warm-up part
 ss = st.session_state
@@ -45,13 +45,11 @@ def strip_chart(chosen, labels, scores, offset, with_label):
                       {"mark": {"type": "text", "dy": 38, "fontSize": 12}, "encoding": {"text": {"field": "text"}}}]}
 
 
-def histogram(scores, is_anomaly, threshold, kind):
-    """Counts of normal and anomalous scores in 60 bins, log-spaced: the scores of anomalies run to
-    tens of times the normal ones, and on a linear axis every normal digit would sit in one bar."""
+def histogram(scores, is_anomaly, threshold, kind, lo, hi):
+    """Counts of normal and anomalous scores in 60 bins, log-spaced from lo to hi: the scores of anomalies
+    run to tens of times the normal ones, and on a linear axis every normal digit would sit in one bar."""
     scores = np.asarray(scores, np.float64)
-    lo = max(float(np.quantile(scores, 0.001)), 1e-6)
-    hi = float(np.quantile(scores, 0.999))  # a few extreme scores would squash every bar to the left
-    edges = np.geomspace(lo, max(hi, lo * 1.01), 61)
+    edges = np.geomspace(lo, hi, 61)
     clipped = np.clip(scores, edges[0], edges[-1])
     values = []
     for group, members in ((t("anomaly.group.normal"), ~is_anomaly), (t("anomaly.group.anomalous"), is_anomaly)):
@@ -102,7 +100,7 @@ except FileNotFoundError as exc:
 manifest = models.manifest()
 
 # The threshold is judged once the scores are known (their range), and its default is theirs too.
-THRESHOLD = links.Param("threshold", None, None, float, links.show_exact, later=True)
+THRESHOLD = links.Param("threshold", None, None, float, anomaly.threshold_text, later=True)
 LINK = (links.Param("normal", "normal_digits", [0], links.choices(range(10), 1, 9), links.show_list),
         links.Param("score", "score_kind", anomaly.SCORES[0], links.choice(anomaly.SCORES)),
         THRESHOLD)
@@ -169,14 +167,21 @@ found = analysis(scores, labels, tuple(digits))
 is_anomaly, fpr, tpr, auroc = found["is_anomaly"], found["fpr"], found["tpr"], found["auroc"]
 normal_scores = scores[~is_anomaly]
 
-lo, hi = float(np.quantile(scores, 0.01)), float(np.quantile(scores, 0.99))
-default = float(np.clip(np.quantile(normal_scores, 0.95), lo, hi))  # 5 % of normal digits flagged
+# The threshold moves along the histogram's log axis in round steps; the axis then spans every step, so
+# its rule line is never clipped away from where the slider says.
+lo, hi = anomaly.score_domain(scores)
+options = anomaly.threshold_options(lo, hi)
+lo, hi = min(lo, options[0]), max(hi, options[-1])
+default = anomaly.snap(options, np.clip(np.quantile(normal_scores, 0.95), lo, hi))  # 5 % of normal digits flagged
 threshold_key = f"threshold_{'_'.join(map(str, digits))}_{kind}"
-link.take("threshold", threshold_key, links.exact(lo, hi))
-st.session_state.setdefault(threshold_key, default)
-threshold = st.slider(t("anomaly.threshold"), lo, hi, step=(hi - lo) / 200, format="%.1f", key=threshold_key,
-                      help=t("anomaly.threshold_help"))
+link.take("threshold", threshold_key, lambda text: anomaly.snap(options, float(text)))  # old exact links too
+if ss.get(threshold_key) not in options:
+    ss[threshold_key] = default
+threshold = st.select_slider(t("anomaly.threshold"), options, key=threshold_key, format_func=anomaly.threshold_text,
+                             help=t("anomaly.threshold_help"))
 cm = anomaly.confusion(is_anomaly, scores, threshold)
+st.caption(t("anomaly.threshold_means", threshold=anomaly.threshold_text(threshold),
+             normal=f"{cm.fp / max(cm.fp + cm.tn, 1):.1%}", anomalies=f"{cm.tp / max(cm.tp + cm.fn, 1):.1%}"))
 
 cells = iter(st.columns(4))
 next(cells).metric("AUROC", f"{auroc:.3f}")
@@ -189,11 +194,11 @@ next(cells).metric(t("anomaly.recall"), f"{cm.recall:.1%}")
 c1, c2 = st.columns(2)
 with c1:
     st.markdown(f"**{t('anomaly.histogram')}**")
-    st.vega_lite_chart(histogram(scores, is_anomaly, threshold, kind), width="stretch")
+    st.vega_lite_chart(style.chart(histogram(scores, is_anomaly, threshold, kind, lo, hi)), width="stretch")
 with c2:
     st.markdown(f"**{t('anomaly.roc')}**")
     here = {"fpr": cm.fp / max(cm.fp + cm.tn, 1), "tpr": cm.tp / max(cm.tp + cm.fn, 1)}
-    st.vega_lite_chart(roc_chart(fpr, tpr, here), width="stretch")
+    st.vega_lite_chart(style.chart(roc_chart(fpr, tpr, here)), width="stretch")
 
 st.markdown(f"**{t('anomaly.confusion')}**")
 st.table({t("anomaly.truth"): [t("anomaly.group.anomalous"), t("anomaly.group.normal")],
@@ -203,9 +208,9 @@ odd_normals, sly_anomalies = found["odd_normals"], found["sly_anomalies"]
 c1, c2 = st.columns(2)
 c1.markdown(f"**{t('anomaly.odd_normals')}**")
 offset = anomaly.APP_SPLIT if in_app else 0
-c1.vega_lite_chart(strip_chart(odd_normals, labels, scores, offset, False), width="stretch")
+c1.vega_lite_chart(style.chart(strip_chart(odd_normals, labels, scores, offset, False)), width="stretch")
 c2.markdown(f"**{t('anomaly.sly_anomalies')}**")
-c2.vega_lite_chart(strip_chart(sly_anomalies, labels, scores, offset, True), width="stretch")
+c2.vega_lite_chart(style.chart(strip_chart(sly_anomalies, labels, scores, offset, True)), width="stretch")
 
 st.subheader(t("anomaly.table"))
 # The AUROC each shipped model scored when it was trained, per normal digit: what the manifest records.
@@ -225,4 +230,4 @@ if columns:
 else:
     st.info(t("anomaly.table_missing"))
 
-links.finish(LINK[:-1] + (links.Param("threshold", threshold_key, default, float, links.show_exact),))
+links.finish(LINK[:-1] + (links.Param("threshold", threshold_key, default, float, anomaly.threshold_text),))

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core import clustering
-from ui import links, models, page
+from ui import links, models, page, style
 
 t = page.setup("clustering")  # waits for its warm-up part
 ss = st.session_state
@@ -66,8 +66,8 @@ with left:
 
 
 with right:
-    st.vega_lite_chart(models.cluster_map_spec(rep, method, k, weights, t("cl.group_axis"), t("cl.noise_name")),
-                       width="stretch")
+    st.vega_lite_chart(style.chart(models.cluster_map_spec(rep, method, k, weights, t("cl.group_axis"),
+                                                           t("cl.noise_name"))), width="stretch")
     st.caption(t("cl.map_caption", n=f"{models.CLUSTER_MAP_POINTS:,}", how=t("cl.map_how_vae") if rep == "vae" else t("cl.map_how")))
 
 # ─── 2. Reveal the labels ────────────────────────────────────────────────────────────────────────────

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, diagrams, models
-from ui import jobs, links, page
+from ui import jobs, links, page, style
 from ui import models as cached  # the page's cached builds, which the warm-up fills too
 
 t = page.setup()
@@ -16,6 +16,8 @@ FILTERS = (8, 16, 32, 64, 128)
 SEED = {"rn_blocks": 4, "rn_sub": 2, "rn_filters": 64, "rn_size": 128, "rn_channels": 3, "rn_labels": 2,
         "rn_residual": True}
 GRAD_BATCH = 64
+DIAGRAM_HEIGHT = 520  # px: a tall diagram's scrolling box
+BOXED_SUB_BLOCKS = 8  # the block view of more sub-blocks than the course's scrolls in that box too (~1,300 px at 8)
 COLORS = ["#1e88e5", "#e53935"]  # residual, plain
 SEED_CODE = """\
 def resnet_model(label_num):          # the seed's loop, as core.models.resnet keeps it
@@ -65,12 +67,12 @@ def network_colours():
 def loss_chart(history, where):
     rows = [{"step": i + 1, "network": name, "loss": v}
             for name in ("residual", "plain") for i, v in enumerate(arch.smooth(history[name]))]
-    where.vega_lite_chart({
+    where.vega_lite_chart(style.chart({
         "height": 260, "data": {"values": rows}, "mark": {"type": "line"},
         "encoding": {"x": {"field": "step", "type": "quantitative", "title": t("resnet.chart.step")},
                      "y": {"field": "loss", "type": "quantitative", "title": t("resnet.chart.loss")},
                      "color": network_colours()},
-    }, width="stretch")
+    }), width="stretch")
 
 
 st.title(t("resnet.title"))
@@ -92,8 +94,21 @@ LINK = (
 )
 links.restore("resnet", LINK, t)
 links.defaults(LINK)
+# The blocks slider offers only what the other settings can build (its state is read before their widgets
+# exist, as it stands in session state): a link or a change elsewhere that asks for more is lowered, and said so.
+cap, capped_by = models.resnet_block_cap(
+    label_num=int(ss.rn_labels), num_filters=int(ss.rn_filters), num_sub_blocks=int(ss.rn_sub),
+    input_shape=(int(ss.rn_size), int(ss.rn_size), int(ss.rn_channels)), residual=bool(ss.rn_residual))
+asked = int(ss.rn_blocks)
+ss.rn_blocks = min(asked, cap)  # set every run: a new maximum makes a new widget, which would start at 1
 c1, c2, c3, c4 = st.columns(4)
-num_blocks = c1.slider(t("resnet.num_blocks"), 1, 6, key="rn_blocks", help=t("resnet.num_blocks_help"))
+num_blocks = c1.slider(t("resnet.num_blocks"), 1, cap, key="rn_blocks", help=t("resnet.num_blocks_help"))
+if capped_by == "size":
+    c1.caption(t("resnet.blocks_cap.size", size=int(ss.rn_size), n=cap,
+                 path=" → ".join(map(str, models.resnet_halvings(int(ss.rn_size))))))
+elif capped_by == "params":
+    c1.caption(t("resnet.blocks_cap.params", filters=int(ss.rn_filters), sub=int(ss.rn_sub), n=cap, more=cap + 1,
+                 cap=f"{models.RESNET_MAX_PARAMS:,}"))
 num_sub = c2.slider(t("resnet.num_sub_blocks"), 1, 4, key="rn_sub")
 num_filters = c3.select_slider(t("resnet.num_filters"), FILTERS, key="rn_filters", help=t("resnet.num_filters_help"))
 size = c4.slider(t("resnet.input_size"), 28, 256, key="rn_size")
@@ -102,6 +117,8 @@ channels = c1.radio(t("resnet.channels"), (1, 3), horizontal=True, key="rn_chann
 labels = c2.number_input(t("resnet.label_num"), 1, 1000, key="rn_labels")
 residual = c3.toggle(t("resnet.residual"), key="rn_residual", help=t("resnet.residual_help"))
 c4.button(t("resnet.seed_defaults"), on_click=seed_defaults, icon=":material/restart_alt:", key="rn_defaults")
+if asked > cap:
+    st.info(t("resnet.blocks_lowered", asked=asked, n=cap), icon=":material/info:")
 
 settings = (("label_num", int(labels)), ("num_filters", int(num_filters)), ("num_blocks", int(num_blocks)),
             ("num_sub_blocks", int(num_sub)), ("input_shape", (int(size), int(size), int(channels))),
@@ -148,7 +165,11 @@ if facts is not None:
                            icon=":material/download:", key="rn_dl_png", on_click="ignore")
     else:
         c2.caption(t("resnet.no_dot"))
-    st.graphviz_chart(dot, width="content")
+    # Every layer of even a small network, or more sub-blocks than the course's 8, make a diagram thousands
+    # of pixels tall: it scrolls in a box of its own, so the demos below stay a scroll away.
+    boxed = view == "layer" or facts["sub_blocks"] > BOXED_SUB_BLOCKS
+    with st.container(height=DIAGRAM_HEIGHT) if boxed else st.container():
+        st.graphviz_chart(dot, width="content")
     st.caption(t("resnet.legend"))
 
 with st.expander(t("resnet.seed_code")):
@@ -175,7 +196,7 @@ if grad_key in shown:
         st.error(t("resnet.sample_missing", detail=str(exc)))
         rows = []
     if rows:
-        st.vega_lite_chart({
+        st.vega_lite_chart(style.chart({
             "height": 280, "data": {"values": rows}, "mark": {"type": "line", "point": True},
             "encoding": {
                 "x": {"field": "layer", "type": "quantitative", "title": t("resnet.chart.layer")},
@@ -183,7 +204,7 @@ if grad_key in shown:
                       "title": t("resnet.chart.grad")},
                 "color": network_colours(),
                 "tooltip": [{"field": "name"}, {"field": "grad_norm", "format": ".3g"}]},
-        }, width="stretch")
+        }), width="stretch")
         first = {r["network"]: r["grad_norm"] for r in rows if r["layer"] == 1}
         spread = {}
         for net in ("residual", "plain"):

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import data, grids, photo, preprocess, pretrained
-from ui import links, models, page, pickers
+from ui import links, models, page, pickers, style
 
 t = page.setup("your_digit")  # waits for its warm-up part
 ss = st.session_state
@@ -258,16 +258,17 @@ if "vae" in manifest:
     else:
         c1.image(big(latent.decode(models.load("vae"), [z])[0, :, :, 0]), width=140, caption=t("digit.vae_recon"))
         points = [{"z1": float(a), "z2": float(b), "label": str(int(d))} for (a, b), d in zip(z_all, y_all)]
-        c2.vega_lite_chart({
+        c2.vega_lite_chart(style.chart({
             "height": 300, "layer": [
                 {"data": {"values": points}, "mark": {"type": "circle", "size": 6, "opacity": 0.35},
                  "encoding": {"x": {"field": "z1", "type": "quantitative"}, "y": {"field": "z2", "type": "quantitative"},
-                              "color": {"field": "label", "type": "nominal", "scale": {"scheme": "tableau10"},
-                                        "title": t("latent.label")}}},
+                              "color": {"field": "label", "type": "nominal", "title": t("latent.label"),
+                                        # every digit in its colour of the latent page's map
+                                        "scale": {"scheme": "tableau10", "domain": [str(d) for d in range(10)]}}}},
                 {"data": {"values": [{"z1": float(z[0]), "z2": float(z[1])}]},
                  "mark": {"type": "point", "shape": "cross", "size": 400, "strokeWidth": 4, "color": "#111"},
                  "encoding": {"x": {"field": "z1", "type": "quantitative"}, "y": {"field": "z2", "type": "quantitative"}}},
-            ]}, width="stretch")
+            ]}), width="stretch")
         c2.caption(t("digit.vae_map", z1=f"{z[0]:.2f}", z2=f"{z[1]:.2f}"))
 
     guess = int(np.argmax(probabilities)) if probabilities is not None else None
