@@ -54,6 +54,74 @@ def interpolate(vae, a, b, steps: int) -> np.ndarray:
     return decode(vae, (1 - t) * za + t * zb)
 
 
+MAX_SAMPLES = 30  # a row of digits from the prior
+
+
+def sample_prior(vae, n: int, seed: int) -> np.ndarray:
+    """n new digits (n, 28, 28, 1): points z drawn from the prior N(0, I) with numpy's generator `seed`, decoded.
+    No test digit is involved: these are the digits the VAE makes up."""
+    if not 1 <= n <= MAX_SAMPLES:
+        raise ValueError(f"draw 1 to {MAX_SAMPLES} digits, not {n}")
+    return decode(vae, np.random.default_rng(seed).standard_normal((n, vae.latent_dim)))
+
+
+def posterior(vae, image) -> tuple[np.ndarray, np.ndarray]:
+    """The encoder's q(z|x) = N(μ, σ²) for one image: μ and σ, each (latent_dim,). σ is how unsure it is
+    where the digit belongs; training samples z from this, the map shows μ."""
+    z_mean, z_log_var = vae.encoder(np.asarray(image, np.float32).reshape(1, 28, 28, 1), training=False)
+    return np.asarray(z_mean, np.float64)[0], np.exp(0.5 * np.asarray(z_log_var, np.float64)[0])
+
+
+def ellipse(mean, sigma, k: float = 1.0, points: int = 64) -> np.ndarray:
+    """The ±kσ ellipse of N(μ, σ²) in the first two latent dimensions as a closed line (points + 1, 2): the
+    encoder's σ is one per dimension (a diagonal covariance), so the ellipse's axes lie along z1 and z2."""
+    angle = np.linspace(0, 2 * np.pi, points + 1)
+    return np.asarray(mean, np.float64)[:2] + k * np.asarray(sigma, np.float64)[:2] * np.stack(
+        [np.cos(angle), np.sin(angle)], axis=1)
+
+
+def inside_ellipse(z, mean, sigma, k: float = 2.0) -> np.ndarray:
+    """Which points z (N, ≥2) lie within the ±kσ ellipse around μ (first two dimensions)."""
+    d = (np.asarray(z, np.float64)[:, :2] - np.asarray(mean, np.float64)[:2]) / np.asarray(sigma, np.float64)[:2]
+    return (d ** 2).sum(axis=1) <= k ** 2
+
+
+def close_up_half_width(sigma) -> float:
+    """Half the side of the close-up around μ: four of the larger σ, so the ±2σ ring fills half of it, but
+    never under 0.15, so a very sure digit still shows its neighbours."""
+    return float(max(4 * np.max(np.asarray(sigma)[:2]), 0.15))
+
+
+def close_up(z, labels, mean, sigma, size: int = 240) -> np.ndarray:
+    """The map around one digit's μ as an RGB picture (size × size): the other test digits as dots in their
+    colours, the ±1σ ring in black, the ±2σ ring in grey, μ as a black cross. The square is μ ± close_up_half_width
+    in z1 and z2, z2 upwards. At the whole map's scale σ (typically a few hundredths) is under a pixel."""
+    mean = np.asarray(mean, np.float64)[:2]
+    half = close_up_half_width(sigma)
+
+    def pixels(points):
+        col = np.round((points[:, 0] - mean[0] + half) / (2 * half) * (size - 1)).astype(int)
+        row = np.round((mean[1] + half - points[:, 1]) / (2 * half) * (size - 1)).astype(int)
+        return row, col
+
+    picture = np.full((size, size, 3), 255, np.uint8)
+    row, col = pixels(np.asarray(z, np.float64)[:, :2])
+    colours = TABLEAU10[np.asarray(labels) % 10]
+    for dr in (-1, 0, 1):  # 3×3 dots: at this zoom a single pixel is lost
+        for dc in (-1, 0, 1):
+            r, c = row + dr, col + dc
+            inside = (r >= 0) & (r < size) & (c >= 0) & (c < size)
+            picture[r[inside], c[inside]] = colours[inside]
+    for k, shade in ((2, 150), (1, 0)):
+        r, c = pixels(ellipse(mean, sigma, k, points=8 * size))  # dense enough to leave no gap
+        for d in (0, 1):  # two pixels thick
+            inside = (r + d >= 0) & (r + d < size) & (c >= 0) & (c < size)
+            picture[r[inside] + d, c[inside]] = shade
+    (r,), (c,) = pixels(mean[None])
+    picture[r - 1:r + 2, c - 5:c + 6] = picture[r - 5:r + 6, c - 1:c + 2] = 0
+    return picture
+
+
 # Vega's tableau10, as the map's own colours: a digit is the same colour in the picture and on the map
 TABLEAU10 = np.array([[0x4c, 0x78, 0xa8], [0xf5, 0x85, 0x18], [0xe4, 0x57, 0x56], [0x72, 0xb7, 0xb2],
                       [0x54, 0xa2, 0x4b], [0xee, 0xca, 0x3b], [0xb2, 0x79, 0xa2], [0xff, 0x9d, 0xa6],

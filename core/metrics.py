@@ -71,3 +71,31 @@ def roc(is_anomaly, score):
 
     fpr, tpr, thresholds = roc_curve(is_anomaly, score)
     return fpr, tpr, thresholds, float(roc_auc_score(is_anomaly, score))
+
+
+def neg_elbo_terms(vae, image, index: int, count: int, samples: int = 1, seed: int = 0, batch_size: int = 1000):
+    """(reconstruction, KL) in nats for one image: the two terms neg_elbo() adds for it, from the very draws of z
+    it gets there. `image` is images[index] of the `count` images neg_elbo(vae, images, samples, seed, batch_size)
+    scores; so reconstruction + KL is that image's figure in it, and one digit's share of a mean over the test set
+    (the manifest's) is shown without running the other 9,999.
+
+    Reconstruction: binary cross-entropy summed over the 784 pixels, from the decoder's logits at z = μ + σ·ε.
+    KL: KL(N(μ, σ²) ‖ N(0, I)) in closed form. Both as core.models.VAE.neg_elbo computes them in training."""
+    import keras
+
+    index, count = int(index), int(count)
+    if not 0 <= index < count:
+        raise ValueError(f"image {index} is not one of {count}")
+    x = np.asarray(image, np.float32).reshape(1, 28, 28, 1)
+    z_mean, z_log_var = vae.encoder(tf.constant(x), training=False)
+    start = index - index % batch_size
+    rows = min(batch_size, count - start)
+    # neg_elbo() draws ε for a whole batch at once, one seed per (sample, batch): this image's row of each draw
+    eps = keras.ops.stack([keras.random.normal((rows, vae.latent_dim), seed=seed + 7919 * k + start)[index - start]
+                           for k in range(samples)])
+    z = z_mean + keras.ops.exp(0.5 * z_log_var) * eps
+    logits = vae.decoder(z, training=False)
+    recon = keras.ops.sum(keras.ops.binary_crossentropy(np.repeat(x, samples, axis=0), logits, from_logits=True),
+                          axis=(1, 2, 3))
+    kl = -0.5 * keras.ops.sum(1 + z_log_var - keras.ops.square(z_mean) - keras.ops.exp(z_log_var), axis=-1)
+    return float(np.mean(np.asarray(recon, np.float64))), float(np.asarray(kl, np.float64)[0])

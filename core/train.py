@@ -99,11 +99,26 @@ def evaluate(model, x_test_uint8, batch_size: int = 500) -> dict:
     }
     for kind in data.NOISE_KINDS:
         out["psnr_by_factor"][kind], out["noisy_psnr_by_factor"][kind] = {}, {}
+    for kind, factor, psnr, noisy_psnr in psnr_by_factor(forward, x, batch_size):
+        out["psnr_by_factor"][kind][factor] = psnr
+        out["noisy_psnr_by_factor"][kind][factor] = noisy_psnr
+    return out
+
+
+def psnr_by_factor(forward, x, batch_size: int = 500, noisy_psnr: bool = True):
+    """The manifest's PSNR-by-noise-factor figures, one (kind, factor, psnr, noisy_psnr) at a time for every
+    kind of data.NOISE_KINDS and factor of EVAL_FACTORS in that order: `factor` is the manifest's key ("0.1"),
+    psnr the mean PSNR (dB, 3 decimals) of `forward`'s rebuilds of the digits `x` (floats) with EVAL_SEED
+    noise, noisy_psnr the noisy input's own (None when not asked for). A generator, so the training bench can
+    measure its own model the same way, showing progress and stopping between pairs."""
+    from core import metrics
+
+    for kind in data.NOISE_KINDS:
         for f in EVAL_FACTORS:
             noisy = data.add_noise(x, f, kind, seed=EVAL_SEED)
-            out["psnr_by_factor"][kind][f"{f:.1f}"] = round(float(metrics.psnr(x, run(noisy)).mean()), 3)
-            out["noisy_psnr_by_factor"][kind][f"{f:.1f}"] = round(float(metrics.psnr(x, noisy).mean()), 3)
-    return out
+            recon = np.concatenate([forward(noisy[i:i + batch_size]) for i in range(0, len(noisy), batch_size)])
+            yield (kind, f"{f:.1f}", round(float(metrics.psnr(x, recon).mean()), 3),
+                   round(float(metrics.psnr(x, noisy).mean()), 3) if noisy_psnr else None)
 
 
 def evaluate_clusters(model, x_test_uint8, y_test) -> dict:

@@ -138,6 +138,9 @@ with st.expander(t("arch.functional_diagram"), expanded=True):
         st.markdown(t("arch.diagram_reading"))
         downloads("functional_example", fn["dot"], c2, "two_ways")
 
+DIAGRAM_HEIGHT = 640  # px: a tall diagram's scrolling box
+BOXED_LAYERS = 24  # more layers than this draw taller than a screen
+
 # ─── Every model in the lab ──────────────────────────────────────────────────────────────────────────
 st.header(t("arch.picker_title"))
 choice = st.selectbox(t("arch.picker"), names, key="arch_model", format_func=lambda n: f"{model_title(n)}  ·  {n}")
@@ -151,8 +154,10 @@ m[3].metric(t("arch.macs"), arch.fmt_count(f["macs"]), help=t("arch.macs_help"))
 tab_diagram, tab_summary = st.tabs([t("arch.tab_diagram"), t("arch.tab_summary")])
 with tab_diagram:
     downloads(choice, f["dot"], st, "picker")
-    st.graphviz_chart(f["dot"], width="content")
     st.caption(t("arch.legend"))
+    # A deep model's diagram (the seed's ResNet: ~7,000 px) scrolls in its own box, so the page stays a page.
+    with st.container(height=DIAGRAM_HEIGHT) if f["layers"] > BOXED_LAYERS else st.container():
+        st.graphviz_chart(f["dot"], width="content")
 with tab_summary:
     summary_table(f["rows"])
 if choice == "resnet_seed":

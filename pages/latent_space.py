@@ -1,9 +1,10 @@
-"""Latent space: the VAE's 2-D map of every test digit, decoding anywhere on it, and why it is smooth."""
+"""Latent space: the VAE's 2-D map of every test digit, decoding anywhere on it, one digit's negative ELBO and
+the encoder's uncertainty about it, new digits from the prior, and why the space is smooth."""
 import numpy as np
 import streamlit as st
 
 from core import latent, pretrained
-from ui import links, models, page
+from ui import links, models, page, pickers, style
 
 t = page.setup("latent_space")  # waits for its warm-up part
 ss = st.session_state
@@ -33,8 +34,14 @@ def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420, pictures=T
         },
     }
     if pick:
-        spec["params"] = [{"name": "pick", "select": {"type": "point", "on": "click", "nearest": True,
-                                                      "fields": ["z1", "z2", "index"]}}]
+        # A tap is a touchend with no touchmove since its touchstart. The click a tap makes picks nothing (Chromium
+        # with touch: Vega finds the item under the pointer as it moves, and a tapping finger does not move), and a
+        # finger that scrolls the page across the map must pick nothing (a bare touchend would).
+        spec["params"] = [{"name": "pick", "select": {"type": "point", "on": "click, [touchstart, touchmove] > touchend",
+                                                      "nearest": True, "fields": ["z1", "z2", "index"]}}]
+        # Vega cancels the default of every event it listens to but the wheel: listening to touchstart and
+        # touchmove would stop a finger on the map from scrolling the page.
+        spec["config"] = {"events": {"defaults": {"allow": ["wheel", "touchstart", "touchmove"]}}}
     return spec
 
 
@@ -76,7 +83,9 @@ GRID = (links.Param("grid", "grid_n", 15, links.integer(2, latent.MAX_GRID)),
 INTERPOLATE = (links.Param("from", "interp_a", 3, links.integer(0, 9_999)),
                links.Param("to", "interp_b", 2, links.integer(0, 9_999)),
                links.Param("steps", "interp_steps", 10, links.integer(2, latent.MAX_STEPS)))
-LINK = DECODE + GRID + INTERPOLATE
+DIGIT = (links.Param("digit", "latent_digit", 0, links.integer(0, 9_999)),)
+PRIOR = (links.Param("samples", "prior_seed", 0, links.integer(0, 10**9)),)
+LINK = DECODE + DIGIT + GRID + PRIOR + INTERPOLATE
 links.restore("latent_space", LINK, t)
 links.defaults(LINK)
 
@@ -92,7 +101,7 @@ except (pretrained.PretrainedError, FileNotFoundError) as exc:
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader(t("latent.map"))
-    st.vega_lite_chart(map_spec("vae", sha, ss.lang), key="latent_map", on_select=picked,
+    st.vega_lite_chart(style.chart(map_spec("vae", sha, ss.lang)), key="latent_map", on_select=picked,
                        selection_mode="pick", width="stretch")
     st.caption(t("latent.map_caption", n=f"{len(z_all):,}"))
 
@@ -117,6 +126,74 @@ with right:
     decoder_panel()
 
 
+def terms_bar(c: dict, mean: float) -> dict:
+    """Vega-Lite spec: the negative ELBO as one bar, reconstruction then KL, with the test set's mean marked."""
+    recon, kl = t("latent.recon_term"), t("latent.kl_term")
+    return {"height": 56, "layer": [
+        {"data": {"values": [{"term": recon, "nats": round(c["recon"], 1), "order": 0},
+                             {"term": kl, "nats": round(c["kl"], 1), "order": 1}]},
+         "mark": {"type": "bar", "height": 22},
+         "encoding": {"x": {"field": "nats", "type": "quantitative", "stack": "zero", "title": t("latent.nats")},
+                      "order": {"field": "order"},
+                      "color": {"field": "term", "type": "nominal", "sort": [recon, kl], "title": None,
+                                "scale": {"range": ["#4c78a8", "#f58518"]}, "legend": {"orient": "right"}},
+                      "tooltip": [{"field": "term", "title": t("latent.term")},
+                                  {"field": "nats", "title": t("latent.nats")}]}},
+        {"data": {"values": [{"nats": round(mean, 1), "what": t("latent.test_mean")}]},
+         "mark": {"type": "tick", "thickness": 2, "size": 34, "color": "black"},
+         "encoding": {"x": {"field": "nats", "type": "quantitative"},
+                      "tooltip": [{"field": "what", "title": " "}, {"field": "nats", "title": t("latent.nats")}]}}]}
+
+
+@st.fragment
+def digit_panel():
+    """One test digit through the VAE: the negative ELBO's two terms, and how unsure the encoder is where it
+    belongs. Picking another digit reruns this part only."""
+    st.subheader(t("latent.one_digit"))
+    index = pickers.test_digit(t, t("latent.digit"), "latent_digit")
+    c = models.close_up(index)
+    mean = models.manifest().get("vae", {}).get("metrics", {}).get("neg_elbo")
+    pair_col, terms_col, close_col = st.columns([1, 2, 1.1], gap="medium")
+    pair_col.image(c["pair"], caption=t("latent.pair_caption"), output_format="PNG")
+    with terms_col:
+        m1, m2, m3 = st.columns(3)
+        shown = "—" if mean is None else f"{mean:.1f}"
+        m1.metric(t("latent.recon"), f"{c['recon']:.1f}", help=t("latent.nats_help", mean=shown))
+        m2.metric(t("latent.kl"), f"{c['kl']:.1f}", help=t("latent.nats_help", mean=shown))
+        # the delta's text starts with its signed number in every language: Streamlit draws the arrow from it
+        m3.metric(t("latent.neg_elbo"), f"{c['total']:.1f}", help=t("latent.nats_help", mean=shown),
+                  delta=None if mean is None else t("latent.vs_mean", d=f"{c['total'] - mean:+.1f}"),
+                  delta_color="inverse")
+        if mean is not None:
+            st.vega_lite_chart(style.chart(terms_bar(c, mean)), width="stretch")
+        st.markdown(t("latent.terms", mean=shown))
+    with close_col:
+        st.image(c["close_up"], output_format="PNG", width=240,
+                 caption=t("latent.close_up_caption", half=f"{c['half']:.2f}"))
+    (mu1, mu2), (s1, s2) = c["mean"][:2], c["sigma"][:2]
+    st.markdown(t("latent.sigma", m1=f"{mu1:.2f}", m2=f"{mu2:.2f}", s1=f"{s1:.3f}", s2=f"{s2:.3f}", near=c["near"]))
+    links.finish(DIGIT, partial=True)
+
+
+def new_samples():
+    ss.prior_seed = int(ss.prior_seed) + 1
+
+
+@st.fragment
+def prior_panel():
+    """The VAE as a generator: digits decoded from the prior, a new row only when asked for."""
+    st.subheader(t("latent.prior"))
+    st.markdown(t("latent.prior_lead"))
+    st.button(t("latent.prior_new"), on_click=new_samples, icon=":material/casino:")
+    n = models.PRIOR_SAMPLES
+    st.image(models.prior_png(sha, n, int(ss.prior_seed)), output_format="PNG",
+             caption=t("latent.prior_caption", n=n, seed=int(ss.prior_seed)))
+    links.finish(PRIOR, partial=True)
+
+
+st.divider()
+digit_panel()
+
 
 @st.fragment
 def manifold_panel():
@@ -132,10 +209,10 @@ def manifold_panel():
 @st.fragment
 def interpolation_panel():
     st.subheader(t("latent.interpolate"))
-    c1, c2, c3 = st.columns(3)
-    a = c1.number_input(t("latent.from"), 0, len(x_all) - 1, key="interp_a")
-    b = c2.number_input(t("latent.to"), 0, len(x_all) - 1, key="interp_b")
-    steps = c3.slider(t("latent.steps"), 2, latent.MAX_STEPS, key="interp_steps")
+    c1, c2 = st.columns(2, gap="large")
+    a = pickers.test_digit(t, t("latent.from"), "interp_a", where=c1)
+    b = pickers.test_digit(t, t("latent.to"), "interp_b", where=c2)
+    steps = st.slider(t("latent.steps"), 2, latent.MAX_STEPS, key="interp_steps")
     st.image(models.interpolation_png(sha, int(a), int(b), steps), output_format="PNG",
              caption=t("latent.interpolate_caption", a=a, la=int(y_all[a]), b=b, lb=int(y_all[b]), k=steps))
     links.finish(INTERPOLATE, partial=True)
@@ -143,6 +220,7 @@ def interpolation_panel():
 
 st.divider()
 manifold_panel()
+prior_panel()
 interpolation_panel()
 st.divider()
 st.subheader(t("latent.compare"))
@@ -151,8 +229,8 @@ if seed_maps() is None:
     st.info(t("latent.maps_missing"))
 else:
     c1, c2 = st.columns(2)
-    c1.vega_lite_chart(map_spec("pca", models.sha("seed_ae"), ss.lang), width="stretch")
-    c2.vega_lite_chart(map_spec("tsne", models.sha("seed_ae"), ss.lang), width="stretch")
+    c1.vega_lite_chart(style.chart(map_spec("pca", models.sha("seed_ae"), ss.lang)), width="stretch")
+    c2.vega_lite_chart(style.chart(map_spec("tsne", models.sha("seed_ae"), ss.lang)), width="stretch")
     st.caption(t("latent.compare_caption"))
 
 links.finish(LINK)

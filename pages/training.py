@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, data, diagrams, export, grids, inside, models as builders, pretrained
-from ui import jobs, links, models, page, training
+from ui import jobs, links, models, page, style, training
 
 t = page.setup()
 # The bench has no settings in its URL: a link's keys are named as ignored, then the URL is left bare.
@@ -19,6 +19,8 @@ SPLIT = 5000  # the shipped test digits: the first 5,000 train, the other 5,000 
 BUILDER_NAMES = {"seed_ae": "seed_autoencoder", "unet": "unet_denoiser"}
 REPORT_EVERY = 100  # batches: on MNIST's 60,000 digits an epoch is long, so the loss is drawn within it too
 INSIDE_CHANNELS = 32  # channels drawn per layer: enough to see what a layer does, few enough to send fast
+CHART_HEIGHT = 240  # the live charts' plots, pixels
+PICTURE_SIDE = 224  # a layer whose output is one 28×28 picture (the rebuilt digit) is drawn this big, crisp
 
 
 def settings_of_controls() -> dict:
@@ -64,10 +66,12 @@ def inside_maps_of(model, index: int) -> list[dict]:
     for layer in inside.compare(model, x, data.add_noise(x, 0.5, "gaussian", seed=index)):
         entry = {k: layer[k] for k in ("name", "kind", "code", "change")}
         entry["shape"] = " × ".join(map(str, layer["shape"]))
+        entry["channels"] = int(layer["shape"][-1]) if layer["vmax"] is not None else None
+        picture = tuple(layer["shape"]) == (28, 28, 1)  # one digit-sized picture: big enough to read its pixels
         for side in ("clean", "noisy"):
             out = layer[side]
-            entry[side] = ({"png": models.png(grids.channels(out[..., :INSIDE_CHANNELS],
-                                                              layer["vmax"][:INSIDE_CHANNELS])), "values": None}
+            entry[side] = ({"png": models.png(grids.channels(out[..., :INSIDE_CHANNELS], layer["vmax"][:INSIDE_CHANNELS],
+                                                              side=PICTURE_SIDE if picture else 56)), "values": None}
                            if layer["vmax"] is not None else {"png": None, "values": out.ravel()[:256].tolist()})
         maps.append(entry)
     return maps
@@ -78,26 +82,57 @@ def shipped_inside_maps(name: str, weights_sha: str, index: int) -> list[dict]:
     return inside_maps_of(models.load(name), index)
 
 
+def epoch_axis(epochs: int) -> dict:
+    """Both live charts' x: whole epochs from 1 to the run's last, so the two read side by side."""
+    return {"field": "epoch", "type": "quantitative", "title": t("train.scrub"),
+            "scale": {"domain": [1, max(epochs, 2)]}, "axis": {"tickMinStep": 1, "format": "d"}}
+
+
 def curves_chart(history, epochs, batches=()):
-    rows = [{"epoch": h["epoch"], "curve": name, "loss": h[key]}
-            for h in history for name, key in ((t("train.curve.train"), "loss"), (t("train.curve.val"), "val_loss"))]
-    rows += [{"epoch": b["epoch"], "curve": t("train.curve.running"), "loss": b["loss"]} for b in batches]
-    return {"height": 240, "data": {"values": rows}, "mark": {"type": "line", "point": True},
-            "encoding": {"x": {"field": "epoch", "type": "quantitative", "scale": {"domain": [1, max(epochs, 2)]},
-                               "axis": {"tickMinStep": 1, "format": "d"}},
-                         "y": {"field": "loss", "type": "quantitative", "scale": {"zero": False},
-                               "axis": {"format": ".3f"}, "title": "binary cross-entropy"},
-                         "color": {"field": "curve", "type": "nominal", "title": None}}}
+    curves = [(t("train.curve.train"), "loss"), (t("train.curve.val"), "val_loss")]
+    rows = [{"epoch": h["epoch"], "curve": name, "loss": h[key]} for h in history for name, key in curves]
+    names = [name for name, _ in curves] + ([t("train.curve.running")] if batches else [])
+    rows += [{"epoch": b["epoch"], "curve": names[-1], "loss": b["loss"]} for b in batches]
+    return style.chart({
+        # Vega-Lite takes a bottom legend (~45 px and 25 a line) out of the plot's height: added back, the plot
+        # stays as tall as the PSNR chart's beside it
+        "height": CHART_HEIGHT + 45 + 25 * len(names), "data": {"values": rows},
+        "mark": {"type": "line", "point": True},
+        "encoding": {"x": epoch_axis(epochs),
+                     "y": {"field": "loss", "type": "quantitative", "scale": {"zero": False},
+                           "axis": {"format": ".3f", "tickMinStep": 0.001}, "title": "binary cross-entropy"},
+                     # under the plot, one line a curve: a 390 px phone keeps the plot's whole width
+                     "color": {"field": "curve", "type": "nominal", "title": None, "scale": {"domain": names},
+                               "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 0}}}})
 
 
-def psnr_chart(history):
+def psnr_chart(history, epochs):
     rows = [{"seconds": round(h["seconds"], 1), "psnr": h["val_psnr"], "epoch": h["epoch"]} for h in history]
-    return {"height": 240, "data": {"values": rows}, "mark": {"type": "line", "point": True},
-            "encoding": {"x": {"field": "seconds", "type": "quantitative", "title": t("train.seconds"),
-                               "scale": {"domainMin": 0}, "axis": {"format": "d"}},
-                         "y": {"field": "psnr", "type": "quantitative", "scale": {"zero": False},
-                               "axis": {"format": ".1f"}, "title": "PSNR (dB)"},
-                         "tooltip": [{"field": "epoch"}, {"field": "psnr", "format": ".2f"}]}}
+    return style.chart({
+        "height": CHART_HEIGHT, "data": {"values": rows}, "mark": {"type": "line", "point": True},
+        "encoding": {"x": epoch_axis(epochs),
+                     "y": {"field": "psnr", "type": "quantitative", "scale": {"zero": False},
+                           "axis": {"format": ".2~f"}, "title": "PSNR (dB)"},  # 11.55 and 11.6, not 11.6 twice
+                     "tooltip": [{"field": "epoch"}, {"field": "psnr", "format": ".2f"},
+                                 {"field": "seconds", "title": t("train.seconds"), "format": ".0f"}]}})
+
+
+def inside_path(maps: list[dict], which: str) -> str:
+    """How the noisy digit's difference runs through the chosen model for this digit: first layer, bottleneck (if
+    it has one), output, each from this model's own figures."""
+    code = next((m for m in maps if m["code"]), None)
+    figures = {"model": t("train.yours") if which == "yours" else t(f"model.{which}"),
+               "first": f"{maps[0]['change']:.0%}", "first_name": maps[0]["name"],
+               "last": f"{maps[-1]['change']:.0%}", "last_name": maps[-1]["name"]}
+    if code is None or code is maps[0] or code is maps[-1]:
+        return t("train.inside_path_plain", **figures)
+    return t("train.inside_path", code=f"{code['change']:.0%}", code_name=code["name"], **figures)
+
+
+def yours_curve():
+    """The measuring of yours for the denoising chart (ui.training.PsnrCurve), if a run has ended."""
+    own = ss.get("yours")
+    return own.get("curve") if own else None
 
 
 st.title(t("train.title"))
@@ -137,18 +172,20 @@ else:
 
 if buildable:
     facts = preview(start, tuple(sorted(settings.items())))
-    c1, c2 = st.columns([2, 3])
+    # One row, the diagram folded: drawn open it is a screen tall, and Start must share the screen with the controls.
+    # Top-aligned, so opening it leaves the count where it was; wide enough for a diagram's own size (~450 px).
+    c1, c2, c3 = st.columns([2, 3, 6])
     c1.metric(t("train.params"), f"{facts['params']:,}")
-    c1.caption(t("train.limits", cap=f"{builders.MAX_TRAIN_PARAMS:,}", epochs=builders.EPOCHS_RANGE[1],
+    c2.caption(t("train.limits", cap=f"{builders.MAX_TRAIN_PARAMS:,}", epochs=builders.EPOCHS_RANGE[1],
                  batch=builders.BATCH_SIZE_RANGE[1]))
-    with c1.expander(t("train.layers"), expanded=False):
-        st.dataframe(pd.DataFrame(facts["rows"]), hide_index=True, width="stretch")
-    with c2:
-        st.graphviz_chart(facts["dot"], width="content")
+    with c3.expander(t("train.diagram", layers=len(facts["rows"])), expanded=False, icon=":material/account_tree:"):
+        diagram, table = st.tabs([t("train.diagram_tab"), t("train.layers")])
+        diagram.graphviz_chart(facts["dot"], width="content")
+        table.dataframe(pd.DataFrame(facts["rows"]), hide_index=True, width="stretch")
 
 # ─── 2. Train ────────────────────────────────────────────────────────────────────────────────────────
 st.header(t("train.train"))
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([4, 3, 3, 3])
 c1.radio(t("train.noise"), ("gaussian_0.5", "blind"), key="tr_noise", format_func=lambda n: t(f"train.noise.{n}"))
 c2.slider(t("train.epochs"), *builders.EPOCHS_RANGE, 10, key="tr_epochs")
 c3.select_slider(t("train.batch"), BATCH_CHOICES, 64, key="tr_batch")
@@ -183,7 +220,11 @@ def start_training():
     except jobs.Refused as exc:
         ss.tr_problem = jobs.refusal(t, exc)
         return
-    ss.tr_recipe = recipe
+    ss.tr_recipe = {**recipe, "data": source}
+    curve = yours_curve()
+    if curve is not None and not curve.finished:  # the last run's measuring gives its place to this run
+        curve.stop()
+        ss.yours = {**ss.yours, "curve": None}  # half a curve would read as a whole one: none until this run ends
 
 
 def control(action):
@@ -236,9 +277,9 @@ def live():
         m3.metric(t("train.elapsed"), f"{history[-1]['seconds']:.0f} s")
     if history or batches:
         c1, c2 = st.columns(2)
-        c1.vega_lite_chart(curves_chart(history, lt.epochs, batches), width="stretch")
+        c1.vega_lite_chart(style.chart(curves_chart(history, lt.epochs, batches)), width="stretch")
         if history:
-            c2.vega_lite_chart(psnr_chart(history), width="stretch")
+            c2.vega_lite_chart(style.chart(psnr_chart(history, lt.epochs)), width="stretch")
     if frames:
         st.subheader(t("train.filmstrip"))
         shown = st.slider(t("train.scrub"), 1, len(frames), len(frames), key="tr_frame") if len(frames) > 1 else 1
@@ -261,8 +302,39 @@ trained = run is not None and run.training.finished and run.training.model is no
 if trained and ss.get("tr_yours_id") != run.id:
     # The denoising page lists it as "yours" for this session: its traced call, keyed by this run's random id.
     ss.tr_yours_id = run.id
-    ss.yours = {"id": f"{run.id}-{len(run.training.history)}", "forward": pretrained.compiled_forward(run.training.model),
-                "epochs": len(run.training.history)}
+    forward = pretrained.compiled_forward(run.training.model)
+    # ... and its chart draws yours beside the shipped models, measured as they were, off this thread.
+    ss.yours = {"id": f"{run.id}-{len(run.training.history)}", "forward": forward, "epochs": len(run.training.history),
+                "curve": training.measure(forward, models.test_digits()[0])}
+    ss.tr_yours_seen = ss.tr_recipe.get("data", "sample") == "sample"  # it trained on half the digits it is measured on
+
+curve = yours_curve()
+measuring = curve is not None and not curve.finished
+
+
+@st.fragment(run_every=1.0 if measuring else None)
+def measured():
+    """Under the results: how far the measuring of yours for the denoising chart has come, polled while it runs."""
+    curve = yours_curve()
+    if curve is None:
+        return
+    n = f"{curve.images:,}"
+    if curve.error:
+        st.warning(t("train.measure_failed", detail=curve.error), icon=":material/error:")
+    elif curve.queue is not None:
+        ahead, waited = curve.queue
+        st.caption(t("train.measure_queued", n=n, ahead=ahead, seconds=f"{waited:.0f}"))
+    elif not curve.finished:
+        st.progress(curve.done / curve.total, text=t("train.measuring", n=n, done=curve.done, total=curve.total))
+    elif not curve.stopped:
+        gaussian = curve.psnr_by_factor.get("gaussian", {}).get("0.5")
+        st.caption(t("train.measured", n=n, psnr=f"{gaussian:.2f}" if gaussian is not None else "–") +
+                   (" " + t("train.measured_seen", train=f"{SPLIT:,}") if ss.get("tr_yours_seen") else ""))
+    if measuring and curve.finished:
+        st.rerun()  # measured: the page once more, without polling
+
+
+measured()
 
 # ─── 3. Look inside ──────────────────────────────────────────────────────────────────────────────────
 st.header(t("train.inside"))
@@ -295,7 +367,9 @@ if maps:
             col.image(m[side]["png"], output_format="PNG")
         else:
             col.bar_chart(pd.DataFrame({t("train.value"): m[side]["values"]}), height=200)
-    st.caption(t("train.inside_caption", change=f"{m['change']:.0%}"))
+    drawn = (" " + t("train.inside_channels", shown=INSIDE_CHANNELS, channels=m["channels"])
+             if (m["channels"] or 0) > INSIDE_CHANNELS else "")
+    st.caption(t("train.inside_caption", change=f"{m['change']:.0%}") + drawn + " " + inside_path(maps, which))
 
 # ─── 4. Take it home ─────────────────────────────────────────────────────────────────────────────────
 st.header(t("train.home"))

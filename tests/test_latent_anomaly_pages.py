@@ -17,7 +17,9 @@ def auroc(at):
 def test_moving_a_z_slider_changes_only_the_decoded_digit():
     at = open_page("latent_space", 180)
     before = images(at)
-    assert len(before) == 4  # decoded point, where it lies on the map, manifold, interpolation strip
+    # decoded point, where it lies on the map, a digit beside its reconstruction, the map close around it,
+    # manifold, digits from the prior, interpolation strip
+    assert len(before) == 7
     # the seed AE's PCA and t-SNE maps are shipped; compacting its weights once hid them
     assert EN("latent.maps_missing") not in [i.value for i in at.info]
     assert EN("latent.compare_caption") in [c.value for c in at.caption]
@@ -26,7 +28,48 @@ def test_moving_a_z_slider_changes_only_the_decoded_digit():
     after = images(at)
     assert after[0] != before[0] and after[1] != before[1] and after[2:] == before[2:]
     at.slider(key="grid_n").set_value(30).run()
-    assert images(at)[2] != after[2]
+    assert images(at)[4] != after[4]
+
+
+def test_one_digits_elbo_split_its_sigma_and_digits_from_the_prior():
+    import numpy as np
+
+    from core import data, latent, metrics, train
+
+    at = open_page("latent_space", 180)
+    prior = images(at)[5]
+
+    def bold():  # the pickers' "#3 · a 0" lines
+        return [m.value for m in at.markdown if m.value.startswith("**#")]
+
+    assert "**#3 · a 0**" in bold()  # the interpolation opens on test digit #3, which is a 0
+    at.number_input(key="latent_digit").set_value(3).run()
+    assert not at.exception and bold().count("**#3 · a 0**") == 2
+    shown = {m.label: m for m in at.metric}
+    recon, kl, total = (float(shown[EN(k)].value) for k in ("latent.recon", "latent.kl", "latent.neg_elbo"))
+    assert abs(recon + kl - total) <= 0.1 + 1e-9  # each rounded to a tenth
+    # digit 3's own figure in the manifest's computation: same seed, same batch of 1,000, same draw of z
+    vae = pretrained.load("vae")
+    x = data.to_float(data.load_sample()[0][:1000])
+    assert float(f"{metrics.neg_elbo(vae, x, seed=train.EVAL_SEED)[3]:.1f}") == total
+    mean = MANIFEST["vae"]["metrics"]["neg_elbo"]
+    assert shown[EN("latent.neg_elbo")].delta == EN("latent.vs_mean", d=f"{total - mean:+.1f}")
+    # Streamlit reads the arrow (and its colour) from the delta's leading sign, in Japanese too
+    assert all(i18n.catalog(lang)["latent.vs_mean"].startswith("{d}") for lang in i18n.LANGUAGES)
+    _, sigma = latent.posterior(vae, x[3])
+    assert any(f"σ = ({sigma[0]:.3f}, {sigma[1]:.3f})" in m.value for m in at.markdown)
+    # the row from the prior stays the same through other reruns, and changes only when asked
+    at.slider(key="z1").set_value(1.0).run()
+    assert images(at)[5] == prior
+    next(b for b in at.button if b.label == EN("latent.prior_new")).click().run()
+    assert not at.exception and images(at)[5] != prior and at.session_state.prior_seed == 1
+    # the interpolation's ends are pickers too: "a 7" jumps from #3 to the next 7 in the test set
+    labels = data.load_sample()[1]
+    seven = int(np.flatnonzero((labels == 7) & (np.arange(len(labels)) > 3))[0])
+    strip = images(at)[6]
+    at.selectbox(key="interp_a_digit").set_value(7).run()
+    assert at.number_input(key="interp_a").value == seven and f"**#{seven} · a 7**" in bold()
+    assert images(at)[6] != strip
 
 
 def test_changing_the_normal_digit_changes_the_auroc_to_the_manifests():

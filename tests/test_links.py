@@ -178,7 +178,7 @@ def test_latent_round_trip():
     at.number_input(key="interp_b").set_value(20).run()
     at.slider(key="interp_steps").set_value(5).run()
     assert dict(at.query_params) == {"z1": "1.25", "z2": "-0.5", "grid": "8", "extent": "3", "from": "10", "to": "20",
-                                     "steps": "5"}
+                                     "steps": "5", "digit": "0", "samples": "0"}
     again = reopen(at, "latent_space")
     keys = {"z1": "slider", "z2": "slider", "grid_n": "slider", "grid_extent": "slider", "interp_a": "number_input",
             "interp_b": "number_input", "interp_steps": "slider"}
@@ -333,7 +333,7 @@ def test_an_upload_is_never_in_the_link():
 
 def test_every_page_writes_only_its_own_keys():
     declared = {"denoising": {"noise_factor", "kind", "noise_seed", "digits", "class", "count", "digit_seed", "models"},
-                "latent_space": {"z1", "z2", "grid", "extent", "from", "to", "steps"}}
+                "latent_space": {"z1", "z2", "grid", "extent", "from", "to", "steps", "digit", "samples"}}
     at = open_link("denoising", {"noise_factor": "0.9"})
     assert set(at.query_params) <= declared["denoising"]
     at.switch_page(str(ROOT / "pages" / "latent_space.py")).run()  # the URL carried over, as the browser may

@@ -324,3 +324,108 @@ def test_every_layers_output_and_the_code(digits):
     assert not any(n.startswith("aug_") for n in names) and names[0] == classifier.layers[5].name
     with pytest.raises(ValueError, match="not a functional model"):
         inside.layer_outputs(models.vae(), digits[:1])
+
+
+# ─── yours on the denoising chart: measured as the shipped models are ─────────────────────────────────
+
+def _psnr_by_factor_before(model, x_uint8, batch_size=500):
+    """core.train.evaluate's loop as it was before it became core.train.psnr_by_factor, kept to compare with."""
+    from core import metrics
+    from core.pretrained import compiled_forward
+
+    x, forward = data.to_float(x_uint8), compiled_forward(model)
+    out = {"psnr_by_factor": {}, "noisy_psnr_by_factor": {}}
+    for kind in data.NOISE_KINDS:
+        out["psnr_by_factor"][kind], out["noisy_psnr_by_factor"][kind] = {}, {}
+        for f in train.EVAL_FACTORS:
+            noisy = data.add_noise(x, f, kind, seed=train.EVAL_SEED)
+            recon = np.concatenate([forward(noisy[i:i + batch_size]) for i in range(0, len(noisy), batch_size)])
+            out["psnr_by_factor"][kind][f"{f:.1f}"] = round(float(metrics.psnr(x, recon).mean()), 3)
+            out["noisy_psnr_by_factor"][kind][f"{f:.1f}"] = round(float(metrics.psnr(x, noisy).mean()), 3)
+    return out
+
+
+def test_the_factored_psnr_by_factor_gives_the_figures_the_evaluation_gave_before():
+    from core import pretrained
+
+    seed = pretrained.load("seed_ae")
+    x = data.load_sample()[0][:300]
+    before = _psnr_by_factor_before(seed, x)
+    after = train.evaluate(seed, x)
+    assert after["psnr_by_factor"] == before["psnr_by_factor"]  # exactly: the manifest's figures stay the same
+    assert after["noisy_psnr_by_factor"] == before["noisy_psnr_by_factor"]
+    assert list(after["psnr_by_factor"]) == list(data.NOISE_KINDS)  # and in the manifest's order
+    assert list(after["psnr_by_factor"]["gaussian"]) == [f"{f:.1f}" for f in train.EVAL_FACTORS]
+    pairs = list(train.psnr_by_factor(pretrained.compiled_forward(seed), data.to_float(x), noisy_psnr=False))
+    assert len(pairs) == len(data.NOISE_KINDS) * len(train.EVAL_FACTORS)
+    assert {(k, f): p for k, f, p, _ in pairs} == {(k, f): p for k, by in before["psnr_by_factor"].items()
+                                                   for f, p in by.items()}
+    assert all(n is None for *_, n in pairs)
+    by = before["psnr_by_factor"]["gaussian"]
+    assert by["0.1"] > by["0.9"]  # more noise, a worse rebuild: the figures mean something
+
+
+def test_the_curve_of_yours_fills_to_its_total_and_matches_a_direct_measurement():
+    from core.pretrained import compiled_forward
+    from ui import jobs
+    from ui import training as session
+
+    model = models.conv_autoencoder(stages=1, filters=(4,), code_size=2)
+    x = data.load_sample()[0]
+    seen = []
+
+    def forward(batch):
+        seen.append(len(batch))
+        return compiled_forward(model)(batch)
+
+    curve = session.PsnrCurve(forward, x, images=120, batch_size=50, slot=jobs.slot)
+    assert curve.total == len(data.NOISE_KINDS) * len(train.EVAL_FACTORS) and curve.done == 0
+    assert not curve.finished and curve.images == 120
+    curve.start()
+    assert curve.join(60) and curve.finished and not curve.stopped and curve.error is None
+    assert curve.done == curve.total
+    assert curve.psnr_by_factor == train.evaluate(model, x[:120])["psnr_by_factor"]
+    assert set(seen) == {50, 20}  # the first 120 digits only, in the batches asked for
+    assert jobs.running() == 0  # its job place is given back
+
+
+def test_the_curve_stops_between_batches_and_leaves_the_queue_and_reports_a_failure():
+    from ui import jobs
+    from ui import training as session
+
+    x = data.load_sample()[0][:40]
+    release, reached = threading.Event(), threading.Event()
+
+    def slow(batch):  # the first batch waits until the test has asked the curve to stop
+        reached.set()
+        release.wait(10)
+        return batch
+
+    curve = session.PsnrCurve(slow, x, batch_size=10, slot=jobs.slot).start()
+    assert reached.wait(30)
+    curve.stop()
+    release.set()
+    assert curve.join(30) and curve.finished and curve.stopped and curve.error is None
+    assert curve.done == 0 and curve.psnr_by_factor == {}  # it stopped inside the first pair, not after the loop
+    assert jobs.running() == 0
+
+    gone = [False]  # its session has ended: it stops too
+    curve = session.PsnrCurve(lambda b: b, x, alive=lambda: not gone[0], slot=jobs.slot)
+    gone[0] = True
+    curve.start()
+    assert curve.join(30) and curve.stopped and curve.done == 0
+
+    with jobs.slot():  # the server's one place is taken: the curve waits in line, and can leave it
+        curve = session.PsnrCurve(lambda b: b, x, slot=jobs.slot).start()
+        _wait(lambda: curve.queue is not None)
+        assert curve.queue[0] >= 1 and not curve.finished
+        curve.stop()
+        assert curve.join(30) and curve.stopped and curve.queue is None and curve.done == 0
+    assert jobs.waiting() == 0
+
+    def broken(batch):
+        raise RuntimeError("no model here")
+
+    curve = session.PsnrCurve(broken, x, slot=jobs.slot).start()
+    assert curve.join(30) and curve.finished and not curve.stopped
+    assert curve.error == "RuntimeError: no model here" and curve.done == 0

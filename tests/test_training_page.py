@@ -1,7 +1,16 @@
 """The training bench as a person uses it (AppTest): build, train two epochs, look inside, take it home."""
 import numpy as np
+import pytest
 
 from tests.apptest import images, open_page
+
+
+@pytest.fixture(autouse=True)
+def measure_fewer_digits(monkeypatch):
+    """A finished run is measured for the denoising chart; on 200 digits here, not 10,000 (a minute of both cores)."""
+    from ui import training
+
+    monkeypatch.setattr(training, "MEASURE_IMAGES", 200)
 
 
 def finish(at, timeout=180):
@@ -54,6 +63,12 @@ def test_two_epochs_fill_the_curves_and_the_filmstrip_then_it_joins_the_denoisin
     at.slider(key="tr_frame").set_value(1).run()
     assert images(at) != strip  # epoch 1's frame is another picture
     assert any("yours.py" == b.label for b in at.get("download_button"))
+    curve = at.session_state["yours"]["curve"]  # measured off the script thread, as the shipped models were
+    assert curve.join(60) and curve.error is None and curve.done == curve.total == 18
+    assert list(curve.psnr_by_factor) == ["gaussian", "salt_and_pepper"]
+    assert list(curve.psnr_by_factor["gaussian"]) == [f"0.{i}" for i in range(1, 10)]
+    at.run()
+    assert any(c.value.startswith("Measured on the 200 test digits") and "it has seen" in c.value for c in at.caption)
     assert any("python -m core.train" in c.value for c in at.code)
 
     at.switch_page("pages/denoising.py").run()
@@ -112,3 +127,58 @@ def test_mnist_found_offline_is_offered_and_its_loss_is_drawn_within_the_epoch(m
     training = finish(at)
     assert training.state == "done" and len(training.x_train) == 1_700 and len(training.x_val) == 10_000
     assert [b["step"] for b in training.batches] == [100]
+
+
+def test_start_comes_before_the_diagram_which_is_folded_away():
+    """In front of a class Start must share the screen with the controls: the model's diagram (a screen tall) and
+    its layer table are in a folded expander, and only the build and train controls come before the Start row."""
+    def walk(node):
+        for child in (node.children.values() if isinstance(getattr(node, "children", None), dict) else ()):
+            yield child
+            yield from walk(child)
+
+    def kinds(elements):
+        return [type(getattr(e, "proto", None)).__name__ for e in elements]
+
+    at = open_page("training")
+    folded = next(e for e in at.expander if e.label.startswith("Diagram"))
+    assert not folded.proto.expanded
+    assert "18 layers" in folded.label  # the U-Net: its layer table's rows
+    inside = list(walk(folded))
+    assert "GraphVizChart" in kinds(inside) and "Dataframe" in kinds(inside)
+    assert kinds(walk(at.main)).count("GraphVizChart") == 1  # and nowhere else
+    order = [getattr(e, "key", None) or type(e).__name__ for e in walk(at.main)]
+    start = order.index("tr_start_button")
+    assert order.index("tr_epochs") < start < order.index("tr_inside_model")  # controls, then Start, then results
+
+
+def test_measuring_yours_shows_how_far_it_has_come():
+    import types
+
+    halfway = types.SimpleNamespace(done=7, total=18, images=10_000, error=None, queue=None, stopped=False,
+                                    finished=False, psnr_by_factor={"gaussian": {"0.1": 30.0}})  # PsnrCurve's contract
+    at = open_page("training")
+    at.session_state["yours"] = {"id": "x", "forward": None, "epochs": 1, "curve": halfway}
+    at.run()
+    assert not at.exception
+    bars = at.get("progress")
+    assert any("Measuring yours on the 10,000 test digits for the denoising chart: 7 of 18" in b.proto.text
+               for b in bars)
+
+
+def test_look_inside_draws_the_rebuilt_digit_large_and_quotes_the_chosen_model(monkeypatch):
+    from ui import models
+
+    drawn = []
+    png = models.png
+    monkeypatch.setattr(models, "png", lambda image: drawn.append(image.shape) or png(image))
+    at = open_page("training")
+    at.radio(key="tr_inside_model").set_value("unet").run()
+    at.number_input(key="tr_inside_digit").set_value(4321).run()  # a digit no other test has cached
+    layers = at.select_slider(key="tr_layer").options
+    at.select_slider(key="tr_layer").set_value(layers[-1]).run()
+    assert not at.exception
+    assert (224, 224) in drawn  # the output, one 28×28 picture: 8 px a pixel, not a 48 px thumbnail
+    caption = at.caption[-1].value
+    assert "U-Net" in caption and "60 %" not in caption and "Seed" not in caption
+    assert f"`{layers[-1]}`" in caption and "bottleneck (`bottleneck_conv2`)" in caption

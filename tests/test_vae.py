@@ -123,3 +123,73 @@ def test_map_picture_puts_each_digit_in_its_colour_and_marks_the_point():
     marked = latent.mark(picture, (2.0, 2.0), extent=4.0)
     assert (marked[20, 60] == 0).all() and (picture[20, 60] == 255).all()  # a copy: the cached map is untouched
     assert (latent.mark(picture, (99.0, -99.0), extent=4.0)[80, 80] == 0).all()  # held at the edge
+
+
+def test_one_digits_elbo_terms_are_its_share_of_neg_elbo(digits):
+    x, _ = digits
+    m = models.vae(latent_dim=2)
+    # two draws per digit and batches of 100: digits 0 and 99 share a batch's draw, 100 starts the next,
+    # 255 sits in a short last batch; each must get exactly the z that neg_elbo() gives it
+    whole = metrics.neg_elbo(m, x, samples=2, seed=5, batch_size=100)
+    for i in (0, 99, 100, 255):
+        recon, kl = metrics.neg_elbo_terms(m, x[i], i, len(x), samples=2, seed=5, batch_size=100)
+        assert recon > 0 and kl >= 0
+        assert recon + kl == pytest.approx(whole[i], rel=1e-5)
+    # the KL term is the closed form for the encoder's N(μ, σ²) against N(0, I)
+    mean, sigma = latent.posterior(m, x[7])
+    kl = 0.5 * np.sum(mean ** 2 + sigma ** 2 - 1 - np.log(sigma ** 2))
+    assert metrics.neg_elbo_terms(m, x[7], 7, len(x))[1] == pytest.approx(kl, rel=1e-4)
+    for bad in (-1, len(x)):
+        with pytest.raises(ValueError, match="not one of"):
+            metrics.neg_elbo_terms(m, x[0], bad, len(x))
+
+
+def test_the_shipped_vaes_elbo_split_adds_up_to_the_manifest():
+    """The latent page's split of one digit's negative ELBO is that digit's share of the manifest's mean: the
+    same draw of z, the same summed cross-entropy and KL."""
+    from core import pretrained, train
+
+    vae = pretrained.load("vae")
+    x, _ = data.load_sample()
+    x = data.to_float(x)
+    recorded = pretrained.load_manifest()["vae"]["metrics"]
+    whole = metrics.neg_elbo(vae, x[:1000], seed=train.EVAL_SEED)  # the manifest's first batch, its very draws
+    assert whole.mean() == pytest.approx(recorded["neg_elbo_first_1000"], abs=0.5)
+    split = np.array([metrics.neg_elbo_terms(vae, x[i], i, len(x), seed=train.EVAL_SEED) for i in range(200)])
+    assert np.allclose(split.sum(axis=1), whole[:200], rtol=1e-5)
+    assert (split[:, 1] > 0).all() and split[:, 0].mean() > 10 * split[:, 1].mean()  # pixels cost far more than z
+    # on the manifest's scale: the first 200 digits average 137.6 nats, all 10,000 144.0 (digits differ by tens)
+    assert split.sum(axis=1).mean() == pytest.approx(recorded["neg_elbo"], abs=15)
+
+
+def test_sampling_the_prior_repeats_with_its_seed():
+    m = models.vae(latent_dim=2)
+    a, b = latent.sample_prior(m, 10, seed=4), latent.sample_prior(m, 10, seed=4)
+    assert a.shape == (10, 28, 28, 1) and np.array_equal(a, b)
+    assert not np.allclose(a, latent.sample_prior(m, 10, seed=5))
+    z = np.random.default_rng(4).standard_normal((10, 2))  # N(0, I): numpy's draw, decoded
+    assert np.allclose(a, latent.decode(m, z), atol=1e-6)
+    for n in (0, latent.MAX_SAMPLES + 1):
+        with pytest.raises(ValueError, match="digits"):
+            latent.sample_prior(m, n, seed=0)
+
+
+def test_posterior_ellipse_and_close_up(digits):
+    x, _ = digits
+    m = models.vae(latent_dim=2)
+    mean, sigma = latent.posterior(m, x[0])
+    z_mean, z_log_var = m.encoder(x[:1])
+    assert np.allclose(mean, np.asarray(z_mean)[0], atol=1e-6)
+    assert np.allclose(sigma, np.exp(0.5 * np.asarray(z_log_var)[0]), rtol=1e-5)
+    ring = latent.ellipse([1.0, -2.0], [0.1, 0.3], k=2, points=32)
+    assert ring.shape == (33, 2) and np.allclose(ring[0], ring[-1])  # closed
+    assert np.allclose((((ring - [1.0, -2.0]) / [0.1, 0.3]) ** 2).sum(axis=1), 4)  # all on the ±2σ ellipse
+    z = np.array([[1.0, -2.0], [1.15, -2.0], [1.25, -2.0], [1.0, -2.55], [1.0, -2.65]])
+    assert latent.inside_ellipse(z, [1.0, -2.0], [0.1, 0.3]).tolist() == [True, True, False, True, False]
+    # the close-up: μ in the middle (black), ±1σ ring black, a digit at μ + (2.5σ1, 0) drawn in its colour
+    sigma = np.array([0.1, 0.05])
+    picture = latent.close_up(np.array([[0.25, 0.0]]), [3], [0.0, 0.0], sigma, size=81)
+    assert latent.close_up_half_width(sigma) == pytest.approx(0.4)
+    assert picture.shape == (81, 81, 3) and (picture[40, 40] == 0).all()
+    assert (picture[40, 50] == 0).all()  # one σ1 = 10 px right of μ: the black ring
+    assert (picture[40, 65] == latent.TABLEAU10[3]).all() and (picture[5, 5] == 255).all()

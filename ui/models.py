@@ -192,6 +192,43 @@ def interpolation_png(weights_sha: str, a: int, b: int, steps: int) -> bytes:
     return tile_png(latent.interpolate(load("vae"), pair[0], pair[1], steps), per_line=steps, scale=3)
 
 
+PRIOR_SAMPLES = 10  # the row of digits drawn from the prior
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def prior_png(weights_sha: str, n: int, seed: int) -> bytes:
+    """A row of n digits the VAE makes up, decoded from z ~ N(0, I) drawn with `seed`."""
+    return tile_png(latent.sample_prior(load("vae"), n, seed), per_line=n, scale=3)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _close_up(weights_sha: str, index: int) -> dict:
+    from core import metrics, train
+
+    vae = load("vae")
+    x, y = test_digits()
+    image = data.to_float(x[index:index + 1])[0]
+    # the draw of z the manifest's neg_elbo was measured with: this digit's own share of its mean
+    recon, kl = metrics.neg_elbo_terms(vae, image, index, len(x), seed=train.EVAL_SEED)
+    mean, sigma = latent.posterior(vae, image)
+    z_all = vae_map(weights_sha)
+    near = latent.inside_ellipse(z_all, mean, sigma, 2.0)
+    near[index] = False
+    return {"recon": recon, "kl": kl, "total": recon + kl, "mean": mean, "sigma": sigma,
+            "near": int(near.sum()), "half": latent.close_up_half_width(sigma),
+            "pair": tile_png(np.concatenate([image[None], latent.decode(vae, mean[None])]), per_line=2, scale=4),
+            "close_up": png(latent.close_up(z_all, y, mean, sigma))}
+
+
+def close_up(index: int) -> dict:
+    """One test digit through the VAE: its negative ELBO split into reconstruction and KL nats (with the draw
+    of z the manifest's figure used), the encoder's μ and σ for it, how many other test digits lie in its ±2σ
+    ellipse, a PNG of the digit beside its reconstruction (decoded from μ), and a PNG of the map close around μ
+    with the ±1σ and ±2σ ellipses. The ellipse is a picture of its own, not a layer on the page's map: changing
+    the map's spec would send its 3 MB again, and on the whole map σ is a pixel or two."""
+    return _close_up(sha("vae"), int(index))
+
+
 @st.cache_resource(show_spinner=False)
 def thumbnails() -> list[str]:
     """Every test digit as a tiny PNG data URL for the map's tooltips (~3 MB: built once, never copied)."""

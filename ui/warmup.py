@@ -77,6 +77,8 @@ def _latent_space() -> None:
     models.located(0.0, 0.0, 4.0)  # the page's Z_LIMIT
     models.manifold_png(sha, 15, 2.0)
     models.interpolation_png(sha, 3, 2, 10)
+    models.prior_png(sha, models.PRIOR_SAMPLES, 0)  # the page's opening row from the prior
+    models.close_up(0)  # and its opening digit's ELBO split and σ close-up
 
 
 def _your_digit() -> None:
