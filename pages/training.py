@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import arch, data, diagrams, export, grids, inside, models as builders, pretrained
-from ui import jobs, links, models, page, style, training
+from ui import jobs, links, models, page, pickers, style, training
 
 t = page.setup()
 # The bench has no settings in its URL: a link's keys are named as ignored, then the URL is left bare.
@@ -341,10 +341,10 @@ st.header(t("train.inside"))
 # the radio below keeps its choice in session state: the lead can follow it (a classifier doesn't denoise)
 st.caption(t("train.inside_lead_classifier" if ss.get("tr_inside_model") == "classifier" else "train.inside_lead"))
 choices = (["yours"] if trained else []) + ["seed_ae", "unet", "classifier"]
-c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-which = c1.radio(t("train.inside_model"), choices, horizontal=True, key="tr_inside_model",
+which = st.radio(t("train.inside_model"), choices, horizontal=True, key="tr_inside_model",
                  format_func=lambda n: t("train.yours") if n == "yours" else t(f"model.{n}"))
-index = int(c2.number_input(t("train.inside_digit"), 0, 9_999, 0, key="tr_inside_digit"))
+c1, _ = st.columns([3, 2])
+index = pickers.test_digit(t, t("train.inside_digit"), "tr_inside_digit", where=c1)
 try:
     maps = (inside_maps_of(run.training.model, index) if which == "yours"
             else shipped_inside_maps(which, models.sha(which), index))
