@@ -175,6 +175,8 @@ def widget_state(kind: str, el) -> WidgetState | None:
     w = WidgetState(id=el.id)
     if kind == "slider" and not el.options:  # st.slider, int or float: always double_array_value
         w.double_array_value.data[:] = el.value if el.set_value else el.default
+    elif kind == "slider":  # st.select_slider (the anomaly threshold): its formatted options, by index
+        w.string_array_value.data[:] = [el.options[int(i)] for i in (el.value if el.set_value else el.default)]
     elif kind == "checkbox":  # st.checkbox and st.toggle
         w.bool_value = el.value if el.set_value else el.default
     elif kind in ("radio", "selectbox"):  # the formatted option, a string, since Streamlit 1.5x
@@ -381,6 +383,19 @@ class Session:
     async def move(self, page: str, rng: random.Random, wrong_id: bool = False) -> dict:
         """Move the slider to a value it does not have (a random walk of 1–3 steps within its range)."""
         wid, el, fragment = self.slider(page)
+        if el.options:  # a select slider: 1–3 options along, sent as the option's text
+            held = self.states[wid].string_array_value.data if wid in self.states else []
+            now = list(el.options).index(held[0]) if held and held[0] in el.options else len(el.options) // 2
+            at = now
+            while at == now:
+                at = min(len(el.options) - 1, max(0, now + rng.choice((-3, -2, -1, 1, 2, 3))))
+            moved = WidgetState(id=wid + "-wrong" if wrong_id else wid)
+            moved.string_array_value.data[:] = [el.options[at]]
+            self.states[moved.id] = moved
+            try:
+                return await self.rerun(fragment)
+            finally:
+                self.states.pop(wid + "-wrong", None)
         if el.max - el.min < (el.step or 0) / 2 or el.max <= el.min:
             raise RuntimeError(f"slider {user_key(wid)!r} has one value: {el.min}")
         now = self.states[wid].double_array_value.data[0]

@@ -26,8 +26,10 @@ def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420, pictures=T
         "encoding": {
             "x": {"field": x, "type": "quantitative", "scale": {"zero": False}},
             "y": {"field": y, "type": "quantitative", "scale": {"zero": False}},
-            "color": {"field": "label", "type": "nominal", "scale": {"scheme": "tableau10"},
-                      "title": t("latent.label")},
+            # every digit in one colour on every map; the legend under the plot, where a phone keeps its width
+            "color": {"field": "label", "type": "nominal", "title": t("latent.label"),
+                      "scale": {"scheme": "tableau10", "domain": [str(d) for d in range(10)]},
+                      "legend": {"orient": "bottom", "columns": 10, "symbolLimit": 10}},
             # vega-tooltip draws a field named "image" as the picture itself
             "tooltip": ([{"field": "image"}] if pictures else []) + [
                 {"field": "label", "title": t("latent.label")}, {"field": "index", "title": "#"}],
