@@ -94,15 +94,16 @@ def summary_table(rows):
 
 
 def downloads(name, dot, where, section):
-    """DOT, SVG and PNG buttons; `section` keeps their keys apart when a model is shown twice."""
+    """DOT, SVG and PNG buttons; `section` keeps their keys apart when a model is shown twice. A click reruns
+    nothing: a rerun replaces the SVG/PNG buttons' deferred files, and a second click landing during it got no file."""
     c1, c2, c3 = where.columns(3)
     c1.download_button(t("arch.download_dot"), dot, file_name=f"{name}.dot", mime="text/vnd.graphviz",
-                       icon=":material/download:", key=f"dl_dot_{section}_{name}")
+                       icon=":material/download:", key=f"dl_dot_{section}_{name}", on_click="ignore")
     if diagrams.dot_available():
         c2.download_button("SVG", lambda: rendered(dot, "svg"), file_name=f"{name}.svg", mime="image/svg+xml",
-                           icon=":material/download:", key=f"dl_svg_{section}_{name}")
+                           icon=":material/download:", key=f"dl_svg_{section}_{name}", on_click="ignore")
         c3.download_button("PNG", lambda: rendered(dot, "png"), file_name=f"{name}.png", mime="image/png",
-                           icon=":material/download:", key=f"dl_png_{section}_{name}")
+                           icon=":material/download:", key=f"dl_png_{section}_{name}", on_click="ignore")
     else:
         where.caption(t("arch.no_dot"))
 

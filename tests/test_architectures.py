@@ -237,6 +237,9 @@ def test_architectures_page_shows_both_ways_and_every_model():
     charts = graphviz(at)
     assert len(charts) == 2 and '"conv16"' in charts[0] and '"block4_sub2_add"' in charts[1]
     assert at.metric[0].value == "11,188,354"
+    # A download that reran the page replaced the next button's deferred file: clicking DOT then SVG gave no SVG.
+    downloads = at.get("download_button")
+    assert len(downloads) == 6 and all(d.proto.ignore_rerun for d in downloads)
     options = at.selectbox(key="arch_model").options
     assert len(options) >= 5  # the two examples, the ResNet, the shipped denoisers
     at.selectbox(key="arch_model").set_value("unet").run()
