@@ -23,7 +23,7 @@ def test_home_renders_models_and_switches_language():
     families = ("oneclass", "geometric")  # ten one-class models of a kind share a card
     cards = (len([n for n in names if n.rsplit("_", 1)[0] not in families])
              + sum(any(n.rsplit("_", 1)[0] == f for n in names) for f in families))
-    assert sum("verified" in m.value for m in at.markdown) == cards
+    assert sum(":material/verified: " in m.value for m in at.markdown) == cards  # the icon on every card
     at.selectbox(key="lang").set_value("ja").run()
     assert not at.exception
     assert at.title[0].value.startswith("Unsupervised Lab（")

@@ -29,6 +29,8 @@ def test_the_groups_then_the_reveal(width, url, tmp_path):
         page.get_by_test_id("stCheckbox").get_by_text("Reveal the labels").click()
         page.get_by_text("ACC", exact=True).first.wait_for(timeout=60_000)
         browser.wait_until_idle(page)
+        # The confusion table mounts after the text beside it (its grid draws on a canvas): wait for it, then count.
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
         assert page.locator('[data-testid="stDataFrame"]').count() == 1
         assert not page.locator('[data-testid="stException"]').count()
         page.screenshot(path=str(tmp_path / f"clustering_{width}.png"), full_page=False)
