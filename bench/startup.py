@@ -38,7 +38,7 @@ def main(argv=None):
     p.add_argument("--shots", help="folder for screenshots")
     p.add_argument("--lang", default="English")
     a = p.parse_args(argv)
-    with browser.serve_app() as (url, t0), browser.chromium_page(1400, 1150) as page:
+    with browser.serve_app(warm=True) as (url, t0), browser.chromium_page(1400, 1150) as page:
         page.goto(url)
         page.get_by_role("heading", name="Unsupervised Lab").wait_for(timeout=90_000)
         browser.wait_until_idle(page)

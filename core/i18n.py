@@ -6,12 +6,15 @@ keeping only the pages whose file exists, so a page can land (or be deleted) wit
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 LANGUAGES = {"en": "English", "ja": "日本語"}
 DEFAULT_LANGUAGE = "en"
+# English strings say "a {digit}", and a digit said aloud as a vowel takes "an": "an 8", "an 11", "an 18", "an 80".
+_AN_NUMBER = re.compile(r"\b([Aa]) (?=(?:8|11|18)\b|8\d\b)")
 
 # (slug, icon): pages/<slug>.py, titled by "page.<slug>.title" and described by "page.<slug>.blurb".
 PAGES = (
@@ -34,13 +37,17 @@ def catalog(lang: str) -> dict:
 
 def translator(lang: str):
     """`t(key, **values)`: the string for `key` in `lang`, formatted with `values`."""
-    strings = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    strings = catalog(lang)
 
     def t(key: str, **values) -> str:
         text = strings.get(key)
         if text is None:  # a missing key shows itself instead of breaking the page
             return f"[{key}]"
-        return text.format(**values) if values else text
+        if not values:
+            return text
+        text = text.format(**values)
+        return _AN_NUMBER.sub(r"\1n ", text) if lang == "en" else text
 
     return t
 

@@ -66,7 +66,8 @@ def histogram(scores, is_anomaly, threshold, kind, lo, hi):
                           "y2": {"datum": 0},  # with x and x2 given, bars would otherwise lie on their side
                           "color": {"field": "group", "type": "nominal", "title": None,
                                     "scale": {"domain": [t("anomaly.group.normal"), t("anomaly.group.anomalous")],
-                                              "range": ["#4c78a8", "#e45756"]}}}},
+                                              "range": ["#4c78a8", "#e45756"]},
+                                    "legend": {"orient": "bottom"}}}},
             {"data": {"values": [{"from": float(np.clip(threshold, edges[0], edges[-1]))}]},
              "mark": {"type": "rule", "color": "#333", "strokeWidth": 2},
              "encoding": {"x": {"field": "from", "type": "quantitative", "scale": scale}}},
@@ -202,7 +203,7 @@ with c2:
 
 st.markdown(f"**{t('anomaly.confusion')}**")
 st.table({t("anomaly.truth"): [t("anomaly.group.anomalous"), t("anomaly.group.normal")],
-          t("anomaly.flagged"): [cm.tp, cm.fp], t("anomaly.passed"): [cm.fn, cm.tn]})
+          t("anomaly.flagged"): [f"{cm.tp:,}", f"{cm.fp:,}"], t("anomaly.passed"): [f"{cm.fn:,}", f"{cm.tn:,}"]})
 
 odd_normals, sly_anomalies = found["odd_normals"], found["sly_anomalies"]
 c1, c2 = st.columns(2)

@@ -87,8 +87,11 @@ def rendered(dot, fmt):
 
 
 def summary_table(rows):
-    df = pd.DataFrame(rows)
-    df.columns = [t(f"arch.col.{c}") for c in ("layer", "type", "output", "params")]
+    """As model.summary() prints it, "conv16 (Conv2D)" in one column: with the type in a column of its own, the
+    parameters were past the edge of a phone, or of a half-page column in presenter mode."""
+    df = pd.DataFrame({t("arch.col.layer"): [f"{r['layer']} ({r['type']})" for r in rows],
+                       t("arch.col.output"): [r["output shape"] for r in rows],
+                       t("arch.col.params"): [r["parameters"] for r in rows]})
     st.dataframe(df, hide_index=True, width="stretch",
                  column_config={t("arch.col.params"): st.column_config.NumberColumn(format="localized")})
 

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from core import latent, pretrained
-from ui import links, models, page, pickers, style
+from ui import colours, links, models, page, pickers, style
 
 t = page.setup("latent_space")  # waits for its warm-up part
 ss = st.session_state
@@ -27,9 +27,7 @@ def scatter(z, labels, title, x="z1", y="z2", pick=False, height=420, pictures=T
             "x": {"field": x, "type": "quantitative", "scale": {"zero": False}},
             "y": {"field": y, "type": "quantitative", "scale": {"zero": False}},
             # every digit in one colour on every map; the legend under the plot, where a phone keeps its width
-            "color": {"field": "label", "type": "nominal", "title": t("latent.label"),
-                      "scale": {"scheme": "tableau10", "domain": [str(d) for d in range(10)]},
-                      "legend": {"orient": "bottom", "columns": 10, "symbolLimit": 10}},
+            "color": colours.digits(t("latent.label")),
             # vega-tooltip draws a field named "image" as the picture itself
             "tooltip": ([{"field": "image"}] if pictures else []) + [
                 {"field": "label", "title": t("latent.label")}, {"field": "index", "title": "#"}],
@@ -138,7 +136,7 @@ def terms_bar(c: dict, mean: float) -> dict:
          "encoding": {"x": {"field": "nats", "type": "quantitative", "stack": "zero", "title": t("latent.nats")},
                       "order": {"field": "order"},
                       "color": {"field": "term", "type": "nominal", "sort": [recon, kl], "title": None,
-                                "scale": {"range": ["#4c78a8", "#f58518"]}, "legend": {"orient": "right"}},
+                                "scale": {"range": ["#4c78a8", "#f58518"]}, "legend": {"orient": "bottom"}},
                       "tooltip": [{"field": "term", "title": t("latent.term")},
                                   {"field": "nats", "title": t("latent.nats")}]}},
         {"data": {"values": [{"nats": round(mean, 1), "what": t("latent.test_mean")}]},

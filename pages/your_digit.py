@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core import data, grids, photo, preprocess, pretrained
-from ui import links, models, page, pickers, style
+from ui import colours, links, models, page, pickers, style
 
 t = page.setup("your_digit")  # waits for its warm-up part
 ss = st.session_state
@@ -262,9 +262,7 @@ if "vae" in manifest:
             "height": 300, "layer": [
                 {"data": {"values": points}, "mark": {"type": "circle", "size": 6, "opacity": 0.35},
                  "encoding": {"x": {"field": "z1", "type": "quantitative"}, "y": {"field": "z2", "type": "quantitative"},
-                              "color": {"field": "label", "type": "nominal", "title": t("latent.label"),
-                                        # every digit in its colour of the latent page's map
-                                        "scale": {"scheme": "tableau10", "domain": [str(d) for d in range(10)]}}}},
+                              "color": colours.digits(t("latent.label"))}},
                 {"data": {"values": [{"z1": float(z[0]), "z2": float(z[1])}]},
                  "mark": {"type": "point", "shape": "cross", "size": 400, "strokeWidth": 4, "color": "#111"},
                  "encoding": {"x": {"field": "z1", "type": "quantitative"}, "y": {"field": "z2", "type": "quantitative"}}},

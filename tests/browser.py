@@ -28,14 +28,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app_proc(timeout: float = 90, keep_log: bool = False):
-    """`streamlit run app.py` on a free loopback port; yields (url, t0, proc).
+def serve_app_proc(timeout: float = 90, keep_log: bool = False, warm: bool = True):
+    """`streamlit run app.py` on a free loopback port; yields (url, t0, proc). Without `warm`, the server skips its
+    warm-up (LAB_WARMUP=0): each page loads its models on its first visit.
 
     The server's output goes to a log file, never to a pipe: nobody reads a pipe while the server runs, and
     a full one (64 KiB of warnings under load) would block the server's writes. `proc.log_path` names the
     file; it is deleted when the server stops unless keep_log (a benchmark reads it for tracebacks)."""
     port = _free_port()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", LAB_WARMUP="1" if warm else "0")
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -70,9 +71,11 @@ def serve_app_proc(timeout: float = 90, keep_log: bool = False):
 
 
 @contextlib.contextmanager
-def serve_app(timeout: float = 90):
-    """`streamlit run app.py` on a free loopback port; yields (url, t0): t0 is time.perf_counter() at the start."""
-    with serve_app_proc(timeout) as (url, t0, _):
+def serve_app(timeout: float = 90, warm: bool = False):
+    """`streamlit run app.py` on a free loopback port; yields (url, t0): t0 is time.perf_counter() at the start.
+    A browser test opens a page or two: by default the server does not warm the others (~18 s of CPU each time,
+    on the 2 cores the test and its browser share); the warm-up has tests of its own (test_serving, test_stopping)."""
+    with serve_app_proc(timeout, warm=warm) as (url, t0, _):
         yield url, t0
 
 

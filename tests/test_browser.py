@@ -62,3 +62,38 @@ def test_switching_language_keeps_every_choice_visible():
         ja = i18n.translator("ja")
         assert sorted(chips) == sorted(ja(f"model.{n}") for n in ("seed_ae", pretrained.best_denoiser())), chips
         assert not page.locator('[data-testid="stException"]').count()
+
+
+WIDTHS = "[...document.querySelectorAll('[data-testid=\"stImage\"] img')].map(e => e.getBoundingClientRect().width)"
+# Each diagram node whose text reaches past its box, by more than a pixel: [label, text width, box width].
+SPILLS = """[...document.querySelectorAll('[data-testid="stGraphVizChart"] svg g.node')].flatMap(n => {
+  const box = n.querySelector('path, polygon, ellipse').getBoundingClientRect();
+  return [...n.querySelectorAll('text')].filter(t => t.textContent.trim()).map(t => [t.textContent, t.getBoundingClientRect()])
+    .filter(([, r]) => r.left < box.left - 1 || r.right > box.right + 1).map(([s, r]) => [s, r.width, box.width]); })"""
+
+
+def test_presenter_mode_in_japanese_grows_pictures_breaks_between_phrases_and_keeps_diagram_text_in_its_boxes():
+    with browser.serve_app() as (url, _), browser.chromium_page(1440, 900) as page:
+        page.goto(url + "/denoising?lang=ja")
+        browser.wait_for_images(page, 4)
+        browser.wait_until_idle(page)
+        # Streamlit gives headings and paragraphs their own word-break: the phrase rule must win on them too
+        for selector in ("h1", '[data-testid="stMarkdownContainer"] p', '[data-testid="stWidgetLabel"] p'):
+            assert page.eval_on_selector(selector, "e => getComputedStyle(e).wordBreak") in ("auto-phrase", "keep-all")
+        usual, title = page.evaluate(WIDTHS), page.eval_on_selector("h1", "e => parseFloat(getComputedStyle(e).fontSize)")
+
+        page.goto(url + "/denoising?lang=ja&present=1")
+        browser.wait_for_images(page, 4)
+        browser.wait_until_idle(page)
+        assert page.eval_on_selector("h1", "e => parseFloat(getComputedStyle(e).fontSize)") > 1.25 * title
+        larger = page.evaluate(WIDTHS)
+        assert len(larger) == len(usual)
+        # presenter mode once shrank them by a quarter; the columns' gaps grow with the text, a few px
+        assert all(b >= 0.98 * a for a, b in zip(usual, larger)), (usual, larger)
+
+        page.goto(url + "/architectures?present=1")
+        page.wait_for_function("document.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg g.node').length > 10",
+                               timeout=120_000)
+        browser.wait_until_idle(page)
+        assert page.evaluate(SPILLS) == []  # "GlobalAveragePooling2D" ran out of its box at the root's 1.3x
+        assert not page.locator('[data-testid="stException"]').count()

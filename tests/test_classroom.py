@@ -125,11 +125,13 @@ def test_presenter_mode_off_by_default_and_a_bad_value_is_named():
     assert not any(style.PRESENTER_CSS in h.proto.body for h in at.get("html"))
     at.switch_page(str(ROOT / "pages" / "denoising.py")).run()
     assert "config" not in chart_spec(at)  # the chart as it always was
+    usual = chart_spec(at)["height"]
     # (AppTest keeps app.py's sidebar out of its tree after the first run: the switch is turned on as its
     # on_change does, and the page must follow)
     at.session_state[links.PRESENT] = at.session_state[links.KEPT_PRESENT] = True
     at.run()
     assert chart_spec(at)["config"]["legend"]["labelFontSize"] >= 16
+    assert chart_spec(at)["height"] >= 1.25 * usual  # taller with its fonts, or the plot itself is squeezed
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["present"] = "<b>loud</b>"

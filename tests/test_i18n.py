@@ -39,6 +39,16 @@ def test_translator_formats_and_falls_back():
     assert t("no.such.key") == "[no.such.key]"
 
 
+def test_an_8_in_english_and_no_article_added_in_japanese():
+    en, ja = i18n.translator("en"), i18n.translator("ja")
+    assert en("pick.named", index=7, label=9) == "#7 · a 9"
+    assert en("pick.named", index=61, label=8) == "#61 · an 8"  # not "a 8"
+    assert en("latent.nearest", index=3065, label=8).endswith("#3065, an 8.")
+    assert "as an 8," in en("digit.verdict.unusual", digit=8, score=1, share="5%", n=974)
+    assert en("pick.named", index=8, label=1) == "#8 · a 1"  # the index is not a digit said after "a"
+    assert ja("pick.named", index=61, label=8) == i18n.catalog("ja")["pick.named"].format(index=61, label=8)
+
+
 def _keyed_choices_with_labels(path):
     """Keys of widgets in `path` that pass both key= and format_func=, i.e. translated choices."""
     keys = set()

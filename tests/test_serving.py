@@ -103,6 +103,17 @@ def test_warmup_imports_tensorflow_off_home_and_pages_load_no_model_again():
     assert int(before) > 0 and int(after) == 0  # the warm-up loaded the models; the pages found them warm
 
 
+def test_lab_warmup_0_skips_the_warmup_and_no_page_waits_for_it():
+    import os
+
+    code = ("import sys; from ui import warmup; assert warmup.start() is False;"
+            "assert all(warmup.wait(p, 0) for p in warmup.ORDER); assert 'tensorflow' not in sys.modules")
+    for value, started in (("0", False), ("1", True)):
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, LAB_WARMUP=value, TF_CPP_MIN_LOG_LEVEL="2"))
+        assert (run.returncode == 0) is not started, run.stderr[-2000:]  # as usual, start() starts it
+
+
 def test_denoised_rows_recompute_when_any_input_changes(monkeypatch):
     from ui import models
 

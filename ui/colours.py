@@ -30,6 +30,14 @@ def of(name: str) -> str:
     return SPARE[int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(SPARE)]
 
 
+def digits(title: str) -> dict:
+    """Vega-Lite colour encoding for a digit field "0"…"9": each digit its colour on every map, the legend under the
+    plot in two rows of five, which a 390 px phone shows whole (one row of ten lost 7–9 past the edge)."""
+    return {"field": "label", "type": "nominal", "title": title,
+            "scale": {"scheme": "tableau10", "domain": [str(d) for d in range(10)]},
+            "legend": {"orient": "bottom", "columns": 5, "symbolLimit": 10}}
+
+
 def encoding(rows: list[tuple[str, str]], field: str = "model") -> dict:
     """Vega-Lite colour encoding for rows of (model name, label as the page shows it), in the page's row order:
     each label in its model's colour, the legend in row order, under the plot."""

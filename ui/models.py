@@ -344,19 +344,23 @@ def cluster_map_spec(representation: str, method: str, k: int, weights: tuple, g
 
     fits = cluster_fits()
     xy = fits[f"map_{representation}"][:CLUSTER_MAP_POINTS].astype(np.float32)
-    groups = clustering.shipped(fits, representation, method, k)[:CLUSTER_MAP_POINTS]
+    every = clustering.shipped(fits, representation, method, k)
+    groups = every[:CLUSTER_MAP_POINTS]
     thumbs = thumbnails()
     points = [{"a": float(p[0]), "b": float(p[1]), "group": noise_name if g < 0 else str(int(g) + 1), "index": i,
                "image": thumbs[i]} for i, (p, g) in enumerate(zip(xy, groups))]
-    # the legend in the groups' own order, 1, 2, … 20, then noise (a nominal field would sort "10" before "2")
-    names = [str(g + 1) for g in sorted(set(int(g) for g in groups) - {-1})] + ([noise_name] if (groups < 0).any() else [])
+    # the legend in the page's row order, largest group first (as cluster_rows), then noise; given, not sorted (a
+    # nominal field would sort "10" before "2")
+    sizes = np.bincount(every[every >= 0], minlength=1)
+    shown = set(int(g) for g in groups) - {-1}
+    names = [str(g + 1) for g in np.argsort(-sizes, kind="stable") if g in shown] + ([noise_name] if (groups < 0).any() else [])
     return {"height": 380, "data": {"values": points},
             "mark": {"type": "circle", "size": 12, "opacity": 0.7},
             "encoding": {"x": {"field": "a", "type": "quantitative", "axis": None, "scale": {"zero": False}},
                          "y": {"field": "b", "type": "quantitative", "axis": None, "scale": {"zero": False}},
                          "color": {"field": "group", "type": "nominal", "title": group_title,
                                    "scale": {"scheme": "tableau20", "domain": names},
-                                   "legend": {"orient": "bottom", "columns": 10, "symbolLimit": 40}},
+                                   "legend": {"orient": "bottom", "columns": 6, "symbolLimit": 40}},
                          "tooltip": [{"field": "image"}, {"field": "group", "title": group_title},
                                      {"field": "index", "title": "#"}]}}
 

@@ -24,6 +24,7 @@ import concurrent.futures.thread  # noqa: F401
 import contextlib
 import gc
 import logging
+import os
 import threading
 
 import numpy as np
@@ -35,6 +36,9 @@ _import_lock = threading.Lock()
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
 _stopping = threading.Event()
+# LAB_WARMUP=0: no warm-up; each page loads what it needs on its first visit. For a server that shows one or two
+# pages (a test, a page under development): the warm-up would spend ~18 s of CPU on models nobody opens.
+ENABLED = os.environ.get("LAB_WARMUP", "1") != "0"
 
 
 def import_heavy() -> None:
@@ -164,6 +168,10 @@ def start(delay: float = 0.0) -> bool:
     global _thread
     with _start_lock:
         if _thread is not None or _stopping.is_set():
+            return False
+        if not ENABLED:  # nothing to wait for: every page fills its own caches
+            for event in _ready.values():
+                event.set()
             return False
         from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
