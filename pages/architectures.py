@@ -93,7 +93,11 @@ def summary_table(rows):
                        t("arch.col.output"): [r["output shape"] for r in rows],
                        t("arch.col.params"): [r["parameters"] for r in rows]})
     st.dataframe(df, hide_index=True, width="stretch",
-                 column_config={t("arch.col.params"): st.column_config.NumberColumn(format="localized")})
+                 # px that fit a 390 px phone whole, presenter mode's larger text included: a long "gap
+                 # (GlobalAveragePooling2D)" is cut in its cell rather than push the parameters off the screen
+                 column_config={t("arch.col.layer"): st.column_config.TextColumn(width=165),
+                                t("arch.col.output"): st.column_config.TextColumn(width=95),
+                                t("arch.col.params"): st.column_config.NumberColumn(format="localized")})
 
 
 def downloads(name, dot, where, section):

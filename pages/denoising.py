@@ -153,7 +153,7 @@ def psnr_chart(curves: list[tuple[str, str]], points: list[dict]) -> dict:
     """PSNR against noise_factor, a curve per model in its own colour (ui.colours), the legend in row order under
     the plot, the noisy input dashed and the slider's noise factor as a red rule."""
     return style.chart({
-        "height": 200 + 20 * len(curves),  # the height holds the legend under the plot: a line per curve
+        "height": 250 + 22 * len(curves),  # the height holds the legend under the plot: a line per curve
         "layer": [
             {"data": {"values": points}, "mark": {"type": "line", "point": True},
              "encoding": {"x": {"field": "noise_factor", "type": "quantitative", "scale": {"domain": [0, 1]},

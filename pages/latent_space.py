@@ -129,7 +129,7 @@ with right:
 def terms_bar(c: dict, mean: float) -> dict:
     """Vega-Lite spec: the negative ELBO as one bar, reconstruction then KL, with the test set's mean marked."""
     recon, kl = t("latent.recon_term"), t("latent.kl_term")
-    return {"height": 56, "layer": [
+    return {"height": 120, "layer": [  # the height holds the bar, its axis and the legend under them
         {"data": {"values": [{"term": recon, "nats": round(c["recon"], 1), "order": 0},
                              {"term": kl, "nats": round(c["kl"], 1), "order": 1}]},
          "mark": {"type": "bar", "height": 22},

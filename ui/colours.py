@@ -43,4 +43,4 @@ def encoding(rows: list[tuple[str, str]], field: str = "model") -> dict:
     each label in its model's colour, the legend in row order, under the plot."""
     return {"field": field, "type": "nominal", "title": None,
             "scale": {"domain": [label for _, label in rows], "range": [of(name) for name, _ in rows]},
-            "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 260, "symbolStrokeWidth": 3}}
+            "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 320, "symbolStrokeWidth": 3}}

@@ -24,7 +24,8 @@ NARROW_SCALE = 1.1
 # Phrase breaks on every element, not only the app's root: Streamlit gives headings and paragraphs their own
 # `break-word`, which beat an inherited value and broke words anywhere. A Japanese page title is often one phrase
 # (ノイズ除去オートエンコーダ) wider than a phone at the usual title size: on a phone it is set smaller.
-# Links, buttons and metrics wrap their labels rather than cut them ("N…", "Reconstru…", "…on the ResNet pa").
+# Links, buttons and metrics wrap their labels rather than cut them ("N…", "Reconstru…", "…on the ResNet pa"); a
+# metric's English label wraps between words only ("Reconstructio/n" read worse than the cut).
 BASE_CSS = """
 html[lang="ja"] .stApp, html[lang="ja"] .stApp * { word-break: keep-all !important; overflow-wrap: anywhere;
   line-break: strict; }
@@ -36,6 +37,8 @@ html[lang="ja"] .stApp, html[lang="ja"] .stApp * { word-break: keep-all !importa
 :is([data-testid="stPageLink"], [data-testid^="stBaseButton"], [data-testid="stMetric"]) [data-testid="stMarkdownContainer"],
 :is([data-testid="stPageLink"], [data-testid^="stBaseButton"], [data-testid="stMetric"]) [data-testid="stMarkdownContainer"] p {
   white-space: normal !important; }
+html:not([lang="ja"]) [data-testid="stMetric"] [data-testid="stMarkdownContainer"] p {
+  overflow-wrap: normal !important; word-break: normal !important; }
 """
 PRESENTER_CSS = f"""
 html {{ font-size: {16 * SCALE:.1f}px !important; }}
