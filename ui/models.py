@@ -310,8 +310,14 @@ def cluster_rows(representation: str, method: str, k: int, weights: tuple) -> li
     sizes = np.bincount(clusters[clusters >= 0], minlength=1)
     x = test_digits()[0]
     typical = clustering.shipped_typical(fits, representation, method, k)
-    return [(int(c), int(sizes[c]), tile_png(data.to_float(x[typical[c]]), per_line=8, scale=2))
-            for c in np.argsort(-sizes) if sizes[c] and c in typical]
+    return [(c, int(sizes[c]), tile_png(data.to_float(x[typical[c]]), per_line=8, scale=2))
+            for c in largest_first(clusters) if c in typical]
+
+
+def largest_first(clusters: np.ndarray) -> list[int]:
+    """The clusters (noise, -1, left out) largest first, ties by id: the page's rows and its map's legend alike."""
+    sizes = np.bincount(clusters[clusters >= 0], minlength=1)
+    return [int(c) for c in np.argsort(-sizes, kind="stable") if sizes[c]]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -351,9 +357,8 @@ def cluster_map_spec(representation: str, method: str, k: int, weights: tuple, g
                "image": thumbs[i]} for i, (p, g) in enumerate(zip(xy, groups))]
     # the legend in the page's row order, largest group first (as cluster_rows), then noise; given, not sorted (a
     # nominal field would sort "10" before "2")
-    sizes = np.bincount(every[every >= 0], minlength=1)
-    shown = set(int(g) for g in groups) - {-1}
-    names = [str(g + 1) for g in np.argsort(-sizes, kind="stable") if g in shown] + ([noise_name] if (groups < 0).any() else [])
+    shown = set(int(g) for g in groups)
+    names = [str(g + 1) for g in largest_first(every) if g in shown] + ([noise_name] if (groups < 0).any() else [])
     return {"height": 380, "data": {"values": points},
             "mark": {"type": "circle", "size": 12, "opacity": 0.7},
             "encoding": {"x": {"field": "a", "type": "quantitative", "axis": None, "scale": {"zero": False}},
